@@ -8,7 +8,9 @@
     │       └── MigrationChecksumError   an applied migration file was edited
     ├── CredentialError
     │   ├── NoSecretKeysError       no MINERVA_SECRET_KEYS and not in development
-    │   └── DecryptionError         ciphertext unreadable with every configured key
+    │   ├── InvalidSecretKeyError   an entry of MINERVA_SECRET_KEYS (or the key file) is no Fernet key
+    │   ├── DecryptionError         ciphertext unreadable with every configured key
+    │   └── CredentialNotFoundError no active credential for that provider
     ├── UpstreamError               an upstream (OpenRouter or OpenAI-compatible) failed
     │   ├── UpstreamTimeout             (retryable)
     │   ├── UpstreamConnectionError     (retryable)
@@ -18,9 +20,20 @@
     │       ├── PermissionDenied (403) · NotFound (404) · RequestTimeout (408)
     │       ├── ContextLengthExceeded (400, context type) · RateLimited (429)
     │       └── ServerError (5xx)
-    ├── CatalogError                a catalog record cannot be normalised
-    └── PricingError
-        └── MissingPriceError       a price needed for a cost is absent; never defaulted
+    ├── CatalogError                a /models catalog cannot be normalised
+    │   ├── CatalogFormatError      the payload is neither {"data": [...]} nor a JSON array
+    │   └── CatalogRecordError      one record cannot be normalised; carries index, model_id, field
+    │       ├── CatalogPriceError   a required price is absent, or a price is unreadable/negative
+    │       └── DuplicateModelError the same id appears twice in one catalog
+    ├── PricingError
+    │   ├── MissingPriceError       a price needed for a cost is absent; never defaulted
+    │   ├── VariablePriceError      the price varies per request ("-1", routers such as openrouter/auto)
+    │   ├── InvalidPriceError       a pricing value or override cannot be read
+    │   └── InvalidUsageError       a usage record contradicts itself (e.g. cached > prompt tokens)
+    └── RoutingError
+        ├── NoRouteError            no model meets the request; carries every exclusion reason
+        ├── InvalidStrategyError    a strategy's kind, weights or requirement overrides are unusable
+        └── RoutingRequestError     a chat request body cannot be read for routing (a 400)
 
 Foreign exceptions (httpx, psycopg, pgserver) are mapped to these at the boundary, by type
 and status, never by message text.
@@ -61,11 +74,45 @@ class NoSecretKeysError(CredentialError):
     pass
 
 
+class InvalidSecretKeyError(CredentialError):
+    pass
+
+
 class DecryptionError(CredentialError):
     pass
 
 
+class CredentialNotFoundError(CredentialError):
+    pass
+
+
 class CatalogError(MinervaError):
+    pass
+
+
+class CatalogFormatError(CatalogError):
+    pass
+
+
+class CatalogRecordError(CatalogError):
+    """A record of a catalog that cannot be normalised. ``index`` is its position in the
+    payload's model list; ``model_id`` is its id when it has one; ``field`` the offending key."""
+
+    def __init__(
+        self, message: str, *, index: int, model_id: str | None = None, field: str | None = None
+    ) -> None:
+        where = f"catalog record #{index}" + (f" ({model_id})" if model_id else "")
+        super().__init__(f"{where}: {message}")
+        self.index = index
+        self.model_id = model_id
+        self.field = field
+
+
+class CatalogPriceError(CatalogRecordError):
+    pass
+
+
+class DuplicateModelError(CatalogRecordError):
     pass
 
 
@@ -157,3 +204,55 @@ class RateLimited(UpstreamStatusError):
 
 class ServerError(UpstreamStatusError):
     retryable = True
+
+
+class VariablePriceError(PricingError):
+    """The model's price is "-1": it varies per request, so no cost can be computed from it."""
+
+
+class InvalidPriceError(PricingError):
+    """A price string, discount or override in a pricing record cannot be read."""
+
+
+class InvalidUsageError(PricingError):
+    """A usage record is inconsistent, e.g. more cached or reasoning tokens than their total."""
+
+
+class RoutingError(MinervaError):
+    """The routing engine (``minerva_core.routing``) cannot produce a decision."""
+
+
+class NoRouteError(RoutingError):
+    """No model meets the request. ``reasons`` holds one ``RoutingEntry`` per (model, reason)
+    with ``verdict == "excluded"``; ``excluded_counts`` the number of catalog models removed
+    per reason code; ``requested_model`` what the client named (None for a strategy)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reasons: tuple = (),
+        excluded_counts: tuple = (),
+        requested_model: str | None = None,
+        strategy: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reasons = tuple(reasons)
+        self.excluded_counts = tuple(excluded_counts)
+        self.requested_model = requested_model
+        self.strategy = strategy
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """Every reason code present, e.g. {"context_too_small", "no_tools"}."""
+        return frozenset(entry.code for entry in self.reasons) | frozenset(
+            code for code, _ in self.excluded_counts
+        )
+
+
+class InvalidStrategyError(RoutingError):
+    pass
+
+
+class RoutingRequestError(RoutingError):
+    """A request body that cannot be routed (not an object, messages not a list, ...)."""

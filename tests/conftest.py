@@ -53,3 +53,23 @@ def empty_db_url() -> Iterator[str]:
     """A brand-new empty database, for tests of migrations themselves."""
     with scratch_database("minerva_empty") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test harness (a temporary local API and database) for the whole session."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture()
+def flow_env(db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Point flows (which read settings from the environment) at the test database."""
+    monkeypatch.setenv("MINERVA_DATABASE_URL", db_url)
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    return monkeypatch

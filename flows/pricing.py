@@ -1,0 +1,40 @@
+"""The pricing flow: prices only, more often than discovery (every 15 minutes). New models,
+metadata changes and deprecations are left to the discover flow."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from flows import catalog_tasks as t
+from minerva_core.catalog import diff_catalog
+from minerva_core.quality import GateConfig
+
+
+@flow(name="pricing", log_prints=False)
+def pricing(
+    job_id: str | None = None,
+    base_url: str | None = None,
+    max_price_move_ratio: float = 10.0,
+) -> dict:
+    log = get_run_logger()
+    job = t.open_job("pricing", job_id, flow_run.id)
+    progress = t.start_progress("pricing")
+    try:
+        fetched = t.fetch_models(base_url)
+        state = t.load_state()
+        catalog, gate = t.normalise_and_gate(fetched, state, GateConfig(max_price_move_ratio=max_price_move_ratio))
+        if not gate.passed or catalog is None:
+            t.quarantine(job, fetched, gate)
+            log.error("batch quarantined: %s", gate.summary)
+            return {"status": "quarantined", "reason": gate.summary, "job_id": str(job.id)}
+        diff = t.pricing_only(diff_catalog(state.models, state.price_hashes, catalog))
+        t.record_progress(job, progress, 0, catalog.models.height)
+        counts = t.store_catalog(job, catalog, diff, fetched.snapshot_hash)
+        t.record_progress(job, progress, catalog.models.height, catalog.models.height)
+        t.publish_changes("pricing", catalog, diff, state, counts)
+        log.info("pricing done: %s", counts)
+        return {"status": "succeeded", "job_id": str(job.id), **counts}
+    except Exception as exc:
+        t.fail_job(job, f"{exc.__class__.__name__}: {exc}")
+        raise
