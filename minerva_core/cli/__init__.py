@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "minerva_core.cli.db_cmd",
     "minerva_core.cli.emulator_cmd",
     "minerva_core.cli.credentials_cmd",
+    "minerva_core.cli.flow_cmd",
     "minerva_core.cli.up_cmd",
 )
 

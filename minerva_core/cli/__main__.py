@@ -1,0 +1,3 @@
+from minerva_core.cli import main
+
+main()
