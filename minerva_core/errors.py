@@ -30,10 +30,30 @@
     │   ├── VariablePriceError      the price varies per request ("-1", routers such as openrouter/auto)
     │   ├── InvalidPriceError       a pricing value or override cannot be read
     │   └── InvalidUsageError       a usage record contradicts itself (e.g. cached > prompt tokens)
-    └── RoutingError
-        ├── NoRouteError            no model meets the request; carries every exclusion reason
-        ├── InvalidStrategyError    a strategy's kind, weights or requirement overrides are unusable
-        └── RoutingRequestError     a chat request body cannot be read for routing (a 400)
+    ├── RoutingError
+    │   ├── NoRouteError            no model meets the request; carries every exclusion reason
+    │   ├── InvalidStrategyError    a strategy's kind, weights or requirement overrides are unusable
+    │   └── RoutingRequestError     a chat request body cannot be read for routing (a 400)
+    ├── ApiError                    what an HTTP API answers with; carries status, type, code, param
+    │   ├── InvalidParameterError   400: a query, path or body value is unusable (param names it)
+    │   ├── UnauthorizedError       401: no credentials, or wrong ones
+    │   ├── ForbiddenError          403: known caller, not allowed here
+    │   ├── ResourceNotFoundError   404: an unknown id
+    │   │   └── UnknownModelsError  model ids absent from the catalog; carries every one
+    │   ├── ConflictError           409: e.g. a sync job of that kind is already queued or running
+    │   └── ServiceUnavailableError 503: something the request needs is not there right now
+    ├── FlowLaunchError             a flow run could not be started (subprocess or deployment)
+    ├── BillingError                a bill cannot be imported
+    │   └── BillFormatError         a bad bill file; carries line (1-based) and column
+    ├── ReconciliationError         the ledger cannot be reconciled as asked
+    │   └── ReconciliationInputError    a bad period or tolerance, or an amount that cannot be
+    │                                   held exactly (more than 24 decimals)
+    └── AlertError
+        ├── AlertRuleError          a rule cannot be evaluated (unknown metric, bad scope value)
+        └── AlertDeliveryError      a channel did not deliver; carries channel, attempts, retryable
+            ├── AlertChannelConfigError  channel_config unusable (no url, password variable unset)
+            ├── WebhookDeliveryError     the webhook failed (status_code when it answered)
+            └── EmailDeliveryError       the SMTP exchange failed (smtp_code when it answered)
 
 Foreign exceptions (httpx, psycopg, pgserver) are mapped to these at the boundary, by type
 and status, never by message text.
@@ -256,3 +276,166 @@ class InvalidStrategyError(RoutingError):
 
 class RoutingRequestError(RoutingError):
     """A request body that cannot be routed (not an object, messages not a list, ...)."""
+
+
+class ApiError(MinervaError):
+    """An error an HTTP API answers with its own status. The proxy renders every one as an
+    OpenAI-style body ``{"error": {"message", "type", "code", "param"}}``; the message must
+    never contain a secret."""
+
+    status_code: int = 400
+    error_type: str = "invalid_request_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        details: dict | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.param = param
+        self.details = details  # extra JSON-safe facts for the client (ids, a job id, ...)
+
+
+class InvalidParameterError(ApiError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "invalid_parameter"
+
+
+class UnauthorizedError(ApiError):
+    status_code = 401
+    error_type = "authentication_error"
+    code = "unauthorized"
+
+
+class ForbiddenError(ApiError):
+    status_code = 403
+    error_type = "permission_error"
+    code = "forbidden"
+
+
+class ResourceNotFoundError(ApiError):
+    status_code = 404
+    error_type = "not_found_error"
+    code = "not_found"
+
+
+class UnknownModelsError(ResourceNotFoundError):
+    """Model ids that are not in the catalog; ``model_ids`` holds every one, sorted."""
+
+    code = "model_not_found"
+
+    def __init__(self, model_ids, *, param: str | None = "model_ids") -> None:
+        self.model_ids = tuple(sorted(model_ids))
+        shown = ", ".join(self.model_ids[:20])
+        more = f" and {len(self.model_ids) - 20} more" if len(self.model_ids) > 20 else ""
+        super().__init__(
+            f"{len(self.model_ids)} unknown model id(s): {shown}{more}; nothing was changed",
+            param=param,
+            details={"unknown_model_ids": list(self.model_ids)},
+        )
+
+
+class ConflictError(ApiError):
+    status_code = 409
+    error_type = "conflict_error"
+    code = "conflict"
+
+
+class ServiceUnavailableError(ApiError):
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "service_unavailable"
+
+
+class FlowLaunchError(MinervaError):
+    """A flow run could not be started (the subprocess did not start, or the Prefect API
+    refused the deployment run)."""
+
+
+class AlertError(MinervaError):
+    """The alerts package (``minerva_core.alerts``) failed."""
+
+
+class AlertRuleError(AlertError):
+    """A rule that cannot be evaluated: unknown metric, unknown scope key, unusable value."""
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(f"alert rule {rule!r}: {message}" if rule else message)
+        self.rule = rule
+
+
+class AlertDeliveryError(AlertError):
+    """A channel did not deliver. ``attempts`` is how many tries were made (0 when it could
+    not start); ``retryable`` whether a later run may succeed. Messages never hold secrets:
+    a webhook is named by its host only, never by its URL."""
+
+    retryable: bool = True
+
+    def __init__(
+        self, message: str, *, channel: str, attempts: int = 1, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.attempts = attempts
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class AlertChannelConfigError(AlertDeliveryError):
+    retryable = False
+
+
+class WebhookDeliveryError(AlertDeliveryError):
+    def __init__(
+        self, message: str, *, attempts: int, status_code: int | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, channel="webhook", attempts=attempts, retryable=retryable)
+        self.status_code = status_code
+
+
+class EmailDeliveryError(AlertDeliveryError):
+    def __init__(
+        self, message: str, *, attempts: int, smtp_code: int | None = None, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, channel="email", attempts=attempts, retryable=retryable)
+        self.smtp_code = smtp_code
+
+
+class BillingError(MinervaError):
+    """A bill (activity rows, an OpenRouter CSV export, a provider invoice) cannot be imported."""
+
+
+class BillFormatError(BillingError):
+    """A bill file that cannot be read. ``line`` is the 1-based line of the file (the CSV
+    header is line 1; for /activity JSON, the 1-based position in its ``data`` list), or None
+    for the file as a whole; ``column`` names the offending column or field, if any."""
+
+    def __init__(self, line: int | None, column: str | None, message: str) -> None:
+        where = ", ".join(
+            part
+            for part in (
+                f"line {line}" if line is not None else None,
+                f"column {column!r}" if column else None,
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+        self.line = line
+        self.column = column
+        self.reason = message
+
+
+class ReconciliationError(MinervaError):
+    """The ledger cannot be reconciled against the bills as asked."""
+
+
+class ReconciliationInputError(ReconciliationError):
+    """A period, tolerance or amount that the reconciliation cannot use exactly."""

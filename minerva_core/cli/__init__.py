@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "minerva_core.cli.emulator_cmd",
     "minerva_core.cli.credentials_cmd",
     "minerva_core.cli.flow_cmd",
+    "minerva_core.cli.keys_cmd",
     "minerva_core.cli.up_cmd",
 )
 
