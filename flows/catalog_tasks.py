@@ -95,11 +95,16 @@ def pricing_only(diff: CatalogDiff) -> CatalogDiff:
 
 
 @task(name="store-catalog")
-def store_catalog(job: SyncJob, catalog: NormalisedCatalog, diff: CatalogDiff, snapshot_hash: str) -> dict[str, int]:
+def store_catalog(job: SyncJob, catalog: NormalisedCatalog, diff: CatalogDiff) -> dict[str, int]:
     with _runtime.engine().begin() as conn:
-        counts = apply_catalog(conn, catalog, diff, job_id=job.id)
+        return apply_catalog(conn, catalog, diff, job_id=job.id)
+
+
+@task(name="complete-sync-job")
+def complete_job(job: SyncJob, counts: dict[str, int], snapshot_hash: str) -> None:
+    """The job succeeds only once every step (catalog and endpoint figures) is done."""
+    with _runtime.engine().begin() as conn:
         finish_job(conn, job, "succeeded", counts=counts, snapshot_hash=snapshot_hash)
-    return counts
 
 
 @task(name="quarantine-batch")

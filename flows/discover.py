@@ -36,11 +36,12 @@ def discover(
         active = sorted(set(catalog.models["id"].to_list()) - _disabled(state)) if endpoints else []
         total = catalog.models.height + len(active)
         t.record_progress(job, progress, 0, total)
-        counts = t.store_catalog(job, catalog, diff, fetched.snapshot_hash)
+        counts = t.store_catalog(job, catalog, diff)
         t.record_progress(job, progress, catalog.models.height, total)
         if active:
             counts.update(t.sync_endpoints(job, active, endpoint_concurrency, base_url))
         t.record_progress(job, progress, total, total)
+        t.complete_job(job, counts, fetched.snapshot_hash)
         t.publish_changes("discover", catalog, diff, state, counts)
         log.info("discover done: %s", counts)
         return {"status": "succeeded", "job_id": str(job.id), **counts}

@@ -30,8 +30,9 @@ def pricing(
             return {"status": "quarantined", "reason": gate.summary, "job_id": str(job.id)}
         diff = t.pricing_only(diff_catalog(state.models, state.price_hashes, catalog))
         t.record_progress(job, progress, 0, catalog.models.height)
-        counts = t.store_catalog(job, catalog, diff, fetched.snapshot_hash)
+        counts = t.store_catalog(job, catalog, diff)
         t.record_progress(job, progress, catalog.models.height, catalog.models.height)
+        t.complete_job(job, counts, fetched.snapshot_hash)
         t.publish_changes("pricing", catalog, diff, state, counts)
         log.info("pricing done: %s", counts)
         return {"status": "succeeded", "job_id": str(job.id), **counts}

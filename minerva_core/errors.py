@@ -41,7 +41,11 @@
     │   ├── ResourceNotFoundError   404: an unknown id
     │   │   └── UnknownModelsError  model ids absent from the catalog; carries every one
     │   ├── ConflictError           409: e.g. a sync job of that kind is already queued or running
+    │   │   ├── RolloutStateError   a rollout change the feature's status forbids (paused, rolled back)
+    │   │   └── LegacyMigrationError    legacy counts/checksums differ after copying; nothing is kept
+    │   ├── LegacyExportError       400: a legacy export (JSON) that cannot be read; names the record
     │   └── ServiceUnavailableError 503: something the request needs is not there right now
+    │       └── FeatureDisabledError    an ENABLE_OPENROUTER_* flag is off here; code feature_disabled
     ├── FlowLaunchError             a flow run could not be started (subprocess or deployment)
     ├── BillingError                a bill cannot be imported
     │   └── BillFormatError         a bad bill file; carries line (1-based) and column
@@ -353,6 +357,43 @@ class ServiceUnavailableError(ApiError):
     status_code = 503
     error_type = "service_unavailable"
     code = "service_unavailable"
+
+
+class FeatureDisabledError(ServiceUnavailableError):
+    """An area switched off by its ENABLE_OPENROUTER_* flag for this deployment (503,
+    code ``feature_disabled``, param = the flag's name). ``source`` says which setting decided."""
+
+    code = "feature_disabled"
+
+    def __init__(self, flag: str, *, area: str, deployment: str, source: str) -> None:
+        super().__init__(
+            f"{area} is disabled on deployment {deployment!r}: {flag} is off ({source})",
+            param=flag,
+            details={"flag": flag, "area": area, "deployment": deployment, "source": source},
+        )
+        self.flag = flag
+        self.area = area
+        self.deployment = deployment
+        self.source = source
+
+
+class RolloutStateError(ConflictError):
+    """A rollout, pause, resume or rollback that the feature's current status forbids."""
+
+    code = "invalid_rollout_state"
+
+
+class LegacyMigrationError(ConflictError):
+    """The legacy migration's counts or checksums differ between source and target; the
+    transaction is rolled back. ``details["report"]`` holds the per-table figures."""
+
+    code = "legacy_mismatch"
+
+
+class LegacyExportError(InvalidParameterError):
+    """A legacy export that cannot be loaded; the message names the record and field."""
+
+    code = "invalid_legacy_export"
 
 
 class FlowLaunchError(MinervaError):

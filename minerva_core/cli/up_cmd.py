@@ -15,6 +15,7 @@ import typer
 from minerva_core.cli._common import console, err_console, reported_errors, settings_or_exit
 from minerva_core.db import migrate
 from minerva_core.db.engine import database_url, get_engine
+from minerva_core.dev_secrets import admin_token, development_key
 from minerva_core.settings import Settings
 from minerva_core.supervisor import Child, ChildFailed, Supervisor, python_module
 
@@ -54,6 +55,41 @@ def _start_prefect(supervisor: Supervisor, settings: Settings, env: dict[str, st
     return f"http://127.0.0.1:{settings.prefect_port}"
 
 
+def _start_proxy(supervisor: Supervisor, settings: Settings, env: dict[str, str]) -> str:
+    token = (
+        settings.admin_token.get_secret_value() if settings.admin_token is not None else admin_token(settings.home)
+    )
+    env["MINERVA_ADMIN_TOKEN"] = token
+    url = f"http://{settings.proxy_host}:{settings.proxy_port}"
+    supervisor.start(
+        "proxy",
+        python_module("minerva_core.cli", "proxy", "--host", settings.proxy_host, "--port", str(settings.proxy_port)),
+        env=env,
+        ready_url=f"{url}/healthz",
+        ready_timeout=120,
+    )
+    console.print(f"[bold]proxy[/]: {url}/v1  (OpenAI-compatible)   [bold]admin[/]: {url}/admin")
+    return url
+
+
+def _print_try(settings: Settings, proxy_url: str) -> None:
+    engine = get_engine(settings)
+    try:
+        with engine.begin() as conn:
+            key, created = development_key(conn, settings.home)
+    finally:
+        engine.dispose()
+    note = "created" if created else "kept"
+    console.print(f"[bold]development key[/] ({note}, stored in {settings.home / 'dev-key'}): {key}")
+    console.print(f"[bold]admin token[/]: in {settings.home / 'admin-token'} (or MINERVA_ADMIN_TOKEN)")
+    console.print("try:")
+    print(
+        f"  curl -s {proxy_url}/v1/chat/completions -H 'Authorization: Bearer {key}' "
+        "-H 'Content-Type: application/json' "
+        """-d '{"model": "minerva/cheapest", "messages": [{"role": "user", "content": "Hello"}]}'"""
+    )
+
+
 def up(
     emulator_port: int = typer.Option(None, help="port of the built-in emulator (default MINERVA_EMULATOR_PORT)"),
     once: bool = typer.Option(False, "--once", help="start everything, run the first discovery, print, then stop"),
@@ -84,6 +120,7 @@ def up(
                 "MINERVA_HOME": str(settings.home),
             }
 
+            proxy_url = _start_proxy(supervisor, settings, child_env)
             first_run: Child | None = None
             if not no_flows:
                 prefect_env = {**child_env, **_prefect_env(settings)}
@@ -96,7 +133,7 @@ def up(
                 console.print("[bold]discovery[/]: first run started (log: "
                               f"{first_run.log_path})")
             console.print(f"[bold]logs[/]: {supervisor.log_dir}")
-            console.print(f"try: curl -s {upstream}/models | head -c 300")
+            _print_try(settings, proxy_url)
             _watch(supervisor, first_run, once)
     except ChildFailed as exc:
         err_console.print(f"[bold red]error:[/] {exc}")

@@ -1,0 +1,1 @@
+"""Pydantic request and response models of the proxy's routes, one module per area."""
