@@ -36,6 +36,7 @@
     │   └── RoutingRequestError     a chat request body cannot be read for routing (a 400)
     ├── ApiError                    what an HTTP API answers with; carries status, type, code, param
     │   ├── InvalidParameterError   400: a query, path or body value is unusable (param names it)
+    │   │   └── LegacyExportError   a legacy export (JSON) that cannot be loaded; names the record
     │   ├── UnauthorizedError       401: no credentials, or wrong ones
     │   ├── ForbiddenError          403: known caller, not allowed here
     │   ├── ResourceNotFoundError   404: an unknown id
@@ -43,7 +44,6 @@
     │   ├── ConflictError           409: e.g. a sync job of that kind is already queued or running
     │   │   ├── RolloutStateError   a rollout change the feature's status forbids (paused, rolled back)
     │   │   └── LegacyMigrationError    legacy counts/checksums differ after copying; nothing is kept
-    │   ├── LegacyExportError       400: a legacy export (JSON) that cannot be read; names the record
     │   └── ServiceUnavailableError 503: something the request needs is not there right now
     │       └── FeatureDisabledError    an ENABLE_OPENROUTER_* flag is off here; code feature_disabled
     ├── FlowLaunchError             a flow run could not be started (subprocess or deployment)
@@ -52,6 +52,8 @@
     ├── ReconciliationError         the ledger cannot be reconciled as asked
     │   └── ReconciliationInputError    a bad period or tolerance, or an amount that cannot be
     │                                   held exactly (more than 24 decimals)
+    ├── OptimisationError           the cost-savings analysis cannot run as asked
+    │   └── OptimisationInputError  an empty or zone-less period, a negative minimum saving
     └── AlertError
         ├── AlertRuleError          a rule cannot be evaluated (unknown metric, bad scope value)
         └── AlertDeliveryError      a channel did not deliver; carries channel, attempts, retryable
@@ -480,3 +482,11 @@ class ReconciliationError(MinervaError):
 
 class ReconciliationInputError(ReconciliationError):
     """A period, tolerance or amount that the reconciliation cannot use exactly."""
+
+
+class OptimisationError(MinervaError):
+    """The cost-savings analysis (``minerva_core.optimisation``) cannot run as asked."""
+
+
+class OptimisationInputError(OptimisationError):
+    """A period that is empty or has no time zone, or an unusable minimum saving."""
