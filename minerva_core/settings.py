@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = None
     env: str = Field(default="development", pattern="^(development|test|production)$")
+    deployment: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$",
+        description="This deployment's name, for per-deployment feature-flag overrides.",
+    )
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     proxy_host: str = "127.0.0.1"

@@ -43,6 +43,7 @@ SELECT request_id, (created_at AT TIME ZONE 'UTC') AS created_at, generation_id,
   FROM usage_ledger
  WHERE created_at >= {start} AND created_at < {end}
    AND (generation_id IS NOT NULL OR cost_usd IS NOT NULL)
+   AND cost_source IS DISTINCT FROM 'legacy_import'  -- direct-provider history, never on this bill
 """
 _BILLS_SQL = """
 SELECT bl.id AS bill_line_id, bl.import_id::text AS import_id, bi.kind, bl.line_no, bl.generation_id,
