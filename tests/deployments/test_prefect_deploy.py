@@ -25,6 +25,7 @@ EXPECTED = {
     "pricing": "*/15 * * * *",
     "refresh": "*/5 * * * *",
     "reconcile": "30 2 * * *",
+    "backfill": "*/5 * * * *",
     "alerts": "* * * * *",
 }
 
