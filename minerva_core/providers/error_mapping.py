@@ -78,6 +78,17 @@ def error_fields(body: Any) -> tuple[str | None, str | None]:
     return message, None
 
 
+def decode_exact(content: bytes) -> Any:
+    """Like decode_body, but numbers with a fraction become Decimal (for money)."""
+    import json
+    from decimal import Decimal
+
+    try:
+        return json.loads(content.lstrip(), parse_float=Decimal) if content.strip() else None
+    except ValueError:
+        return None
+
+
 def decode_body(content: bytes) -> Any:
     try:
         return orjson.loads(content.lstrip()) if content.strip() else None

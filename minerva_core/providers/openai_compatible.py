@@ -12,7 +12,7 @@ import orjson
 
 from minerva_core.errors import UpstreamError, UpstreamProtocolError
 from minerva_core.providers.base import Availability, Completion, StreamEvent
-from minerva_core.providers.error_mapping import decode_body, status_error, transport_error
+from minerva_core.providers.error_mapping import decode_body, decode_exact, status_error, transport_error
 from minerva_core.providers.http import NO_RETRY, RetryPolicy, auth_headers, request_with_retries
 from minerva_core.providers.sse import SSEParser
 
@@ -56,15 +56,19 @@ class OpenAICompatibleProvider:
     def type(self) -> str:
         return self._type
 
-    async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET an idempotent resource with retries; the decoded body (leading whitespace ok)."""
+    async def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, exact: bool = False
+    ) -> Any:
+        """GET an idempotent resource with retries; the decoded body (leading whitespace ok).
+
+        `exact=True` reads JSON numbers with a fraction as Decimal (money: costs, credits)."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         response = await request_with_retries(
             lambda: self._client.get(url, params=params, headers=self._headers),
             policy=self._retry,
             provider=self._name,
         )
-        body = decode_body(response.content)
+        body = decode_exact(response.content) if exact else decode_body(response.content)
         if body is None:
             raise UpstreamProtocolError(f"GET {path} answered with a body that is not JSON", provider=self._name)
         return body

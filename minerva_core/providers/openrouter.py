@@ -74,9 +74,10 @@ class OpenRouterProvider(OpenAICompatibleProvider):
         return data
 
     async def generation(self, generation_id: str) -> dict[str, Any] | None:
-        """GET /generation?id=; None while it is not yet visible (the API is eventually consistent)."""
+        """GET /generation?id=; None while it is not yet visible (the API is eventually consistent).
+        Money fields (total_cost, ...) come back as Decimal."""
         try:
-            body = await self.get_json("/generation", {"id": generation_id})
+            body = await self.get_json("/generation", {"id": generation_id}, exact=True)
         except NotFound:
             return None
         data = body.get("data") if isinstance(body, dict) else None
@@ -89,11 +90,11 @@ class OpenRouterProvider(OpenAICompatibleProvider):
         return body.get("data", body) if isinstance(body, dict) else {}
 
     async def credits(self) -> dict[str, Any]:
-        body = await self.get_json("/credits")
+        body = await self.get_json("/credits", exact=True)
         return body.get("data", body) if isinstance(body, dict) else {}
 
     async def activity(self, date: str | None = None) -> list[dict[str, Any]]:
-        body = await self.get_json("/activity", {"date": date} if date else None)
+        body = await self.get_json("/activity", {"date": date} if date else None, exact=True)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise UpstreamProtocolError("/activity answered without a data list", provider=self.name)
