@@ -7,7 +7,7 @@ its schedule; a first discovery run; then it watches its children until Ctrl-C.
 
 from __future__ import annotations
 
-import os
+import signal
 import time
 
 import typer
@@ -98,6 +98,8 @@ def up(
     """Start the platform: database, migrations, upstream, Prefect with the flows, first discovery."""
     settings = settings_or_exit()
     supervisor = Supervisor(settings.home / "logs")
+    # SIGTERM (a service manager, `timeout`, `kill`) stops everything like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with reported_errors():
             where = "embedded PostgreSQL 16" if settings.uses_embedded_database else "MINERVA_DATABASE_URL"
@@ -163,6 +165,10 @@ def _watch(supervisor: Supervisor, first_run: Child | None, once: bool) -> None:
             return
         supervisor.check()
         time.sleep(0.5)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:

@@ -88,7 +88,14 @@ def stop(home: Path) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pgserver import pg_ctl
-    user = "pgserver" if os.geteuid() == 0 else None
+    user = None
+    if os.geteuid() == 0:
+        # As root the server runs as the `pgserver` user, which must be able to reach pgdata;
+        # a parent directory may have been made private since the server started.
+        from pgserver.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(pgdata)
+        user = "pgserver"
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError as exc:
