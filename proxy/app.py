@@ -22,6 +22,7 @@ from minerva_core.db import get_engine
 from minerva_core.providers import new_client
 from minerva_core.settings import Settings
 from proxy.errors import install_error_handlers
+from proxy.gateway import gateway_lifespan, gateway_readiness_check, install_gateway
 from proxy.jobs import FlowLauncher, SubprocessLauncher, flow_environment
 from proxy.routes import include_routers
 from proxy.routes.health import database_check, register_readiness_check
@@ -40,7 +41,8 @@ def create_app(
             flow_environment(settings, app.state.engine), log_dir=settings.home / "logs"
         )
         try:
-            yield
+            async with gateway_lifespan(app):
+                yield
         finally:
             await app.state.http.aclose()
             if own_engine:
@@ -59,6 +61,8 @@ def create_app(
     register_readiness_check(app, "database", database_check)
     install_error_handlers(app)
     include_routers(app)
+    install_gateway(app, settings)
+    register_readiness_check(app, "catalog", gateway_readiness_check)
     return app
 
 

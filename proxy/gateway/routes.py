@@ -1,0 +1,189 @@
+"""The gateway's HTTP routes: thin handlers over the modules of this package. Plain
+Starlette routes (no FastAPI dependency resolution or pydantic on these paths); every
+error is an OpenAI-style body (``responses.api_error_response``).
+
+    POST   /v1/chat/completions                                   virtual key
+    GET    /v1/models                                             virtual key
+    POST   {ADMIN}/proxy/chat/completions                         admin token, api_key_id null
+    POST   {ADMIN}/routing/recommend                              admin token
+    GET    {ADMIN}/routing/strategies                             admin token
+    POST   {ADMIN}/routing/strategies                             admin token
+    GET | PUT | PATCH | DELETE  {ADMIN}/routing/strategies/{name} admin token
+    GET    /metrics                                               Prometheus text
+
+ADMIN = /api/platform/ai-management/openrouter
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from minerva_core.errors import ApiError, ServiceUnavailableError
+from proxy.gateway import strategies as crud
+from proxy.gateway.auth import authenticate, check_admin
+from proxy.gateway.chat import chat_completion, parse_json, read_body
+from proxy.gateway.responses import JSON, api_error_response, dumps, json_response
+from proxy.gateway.route import choose_route, decide_route, decision_json
+from proxy.gateway.validation import check_chat_body
+
+log = logging.getLogger(__name__)
+ADMIN_PREFIX = "/api/platform/ai-management/openrouter"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _gw(request: Request) -> Any:
+    return request.app.state.gateway
+
+
+def _snapshot(gw: Any) -> Any:
+    if gw.snapshot is None:
+        raise ServiceUnavailableError("the model catalog is not loaded yet; retry shortly", code="catalog_not_loaded")
+    return gw.snapshot
+
+
+def api(handler: Handler) -> Handler:
+    """Render ApiError as its OpenAI-style answer."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return api_error_response(exc)
+
+    return wrapped
+
+
+def admin(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        check_admin(request.headers.get("authorization"), _gw(request).admin_token)
+        return await handler(request)
+
+    return api(wrapped)
+
+
+async def chat(request: Request) -> Response:
+    return await chat_completion(_gw(request), request, admin=False)
+
+
+async def admin_chat(request: Request) -> Response:
+    return await chat_completion(_gw(request), request, admin=True)
+
+
+@api
+async def list_models(request: Request) -> Response:
+    gw = _gw(request)
+    snapshot = _snapshot(gw)
+    key = authenticate(snapshot, request.headers.get("authorization"), datetime.now(UTC))
+    return Response(snapshot.models_body(snapshot.scope_of(key), key, dumps), media_type=JSON)
+
+
+@admin
+async def recommend(request: Request) -> Response:
+    gw = _gw(request)
+    snapshot = _snapshot(gw)
+    body = parse_json(await read_body(request, gw.config.max_body_bytes))
+    check_chat_body(body, max_tokens_limit=gw.config.max_tokens_limit)
+    choice = choose_route(snapshot, body, None, default_max_tokens=gw.config.default_max_tokens)
+    now = datetime.now(UTC)
+    mono = time.monotonic()
+    decision = decide_route(snapshot, choice, cooling=gw.cooling(mono), today=now.date(),
+                            cache_size=0, cooldown_left=gw.cooldown_left(mono))
+    return json_response({"decision": decision_json(decision), "snapshot": snapshot.serial})
+
+
+async def _db(gw: Any, work: Callable[[Any], Any]) -> Any:
+    def run() -> Any:
+        with gw.engine.begin() as conn:
+            return work(conn)
+
+    return await asyncio.to_thread(run)
+
+
+async def _reload(gw: Any) -> None:
+    try:
+        await gw.store.reload("admin write")
+    except Exception as exc:  # NOTIFY and the poll will catch up
+        log.warning("reload after a strategy write failed: %s", exc.__class__.__name__)
+
+
+@admin
+async def strategies_list(request: Request) -> Response:
+    rows = await _db(_gw(request), crud.list_strategies)
+    return json_response({"object": "list", "data": rows})
+
+
+@admin
+async def strategy_get(request: Request) -> Response:
+    name = request.path_params["name"]
+    return json_response(await _db(_gw(request), lambda conn: crud.get_strategy(conn, name)))
+
+
+@admin
+async def strategy_create(request: Request) -> Response:
+    gw = _gw(request)
+    body = parse_json(await read_body(request, gw.config.max_body_bytes))
+    values = crud.strategy_values(body, known_models=_snapshot(gw).catalog.index)
+    row = await _db(gw, lambda conn: crud.create_strategy(conn, values))
+    await _reload(gw)
+    return json_response(row, status=201)
+
+
+@admin
+async def strategy_update(request: Request) -> Response:
+    gw = _gw(request)
+    name = request.path_params["name"]
+    body = parse_json(await read_body(request, gw.config.max_body_bytes))
+    known = _snapshot(gw).catalog.index
+
+    def work(conn: Any) -> Any:
+        current = crud.get_strategy(conn, name)
+        return crud.update_strategy(conn, name, crud.strategy_values(body, known_models=known, current=current))
+
+    row = await _db(gw, work)
+    await _reload(gw)
+    return json_response(row)
+
+
+@admin
+async def strategy_delete(request: Request) -> Response:
+    gw = _gw(request)
+    name = request.path_params["name"]
+    await _db(gw, lambda conn: crud.delete_strategy(conn, name))
+    await _reload(gw)
+    return Response(status_code=204)
+
+
+async def metrics(request: Request) -> Response:
+    gw = _gw(request)
+    return Response(gw.metrics.render(), media_type=gw.metrics.content_type)
+
+
+def gateway_routes() -> list[Route]:
+    strategies = f"{ADMIN_PREFIX}/routing/strategies"
+    return [
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/proxy/chat/completions", admin_chat, methods=["POST"]),
+        Route(f"{ADMIN_PREFIX}/routing/recommend", recommend, methods=["POST"]),
+        Route(strategies, strategies_list, methods=["GET"]),
+        Route(strategies, strategy_create, methods=["POST"]),
+        Route(strategies + "/{name}", strategy_get, methods=["GET"]),
+        Route(strategies + "/{name}", strategy_update, methods=["PUT", "PATCH"]),
+        Route(strategies + "/{name}", strategy_delete, methods=["DELETE"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+__all__ = ["ADMIN_PREFIX", "gateway_routes"]

@@ -1,0 +1,140 @@
+"""The gateway's per-app runtime: every stateful part in one object on ``app.state.gateway``
+(no module globals), started and stopped by ``gateway_lifespan``.
+
+    snapshot store   catalog, prices, strategies, keys (reload on NOTIFY / version poll)
+    admission        rate-limit buckets, per-key queues, budgets
+    cooldowns        models failing repeatedly, skipped for a while by every request
+    upstream         the one aiohttp session
+    ledger writer    durable spool + background COPY into PostgreSQL
+    recorder         ledger rows, budget/token settlement, metrics
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+
+from minerva_core.db.engine import libpq_url
+from minerva_core.errors import ConfigError
+from minerva_core.limits import Cooldowns
+from minerva_core.settings import Settings
+from proxy.gateway.admission import AdmissionControl
+from proxy.gateway.config import GatewayConfig
+from proxy.gateway.flusher import ProcessLedger
+from proxy.gateway.metrics import GatewayMetrics
+from proxy.gateway.recording import Recorder
+from proxy.gateway.reload import SnapshotStore
+from proxy.gateway.spool import GatewayLedgerWriter
+from proxy.gateway.state import Snapshot
+from proxy.gateway.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, config: GatewayConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.metrics = GatewayMetrics()
+        self.admission = AdmissionControl(max_waiters=config.max_queue_waiters)
+        self.cooldowns = Cooldowns(threshold=config.cooldown_threshold, window=config.cooldown_window_s,
+                                   cooldown=config.cooldown_s)
+        api_key = settings.openrouter_api_key.get_secret_value() if settings.openrouter_api_key else None
+        self.upstream = Upstream(settings.openrouter_base_url, api_key, config)
+        self.admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        self.forward_headers = frozenset(name.encode("latin-1") for name in config.forwarded_header_names)
+        self.store: SnapshotStore | None = None
+        self.writer: ProcessLedger | GatewayLedgerWriter | None = None
+        self.recorder = Recorder(None, self.admission, self.metrics, delay=config.record_delay_ms / 1000)
+        self.engine: Engine | None = None
+        self._own_engine = False
+        self.started = False
+        # Request ids: a random per-process prefix and a counter (unique without uuid4's cost).
+        self._id_prefix = "req-" + secrets.token_hex(6) + "-"
+        self._ids = itertools.count(1)
+        self.metrics.bind(
+            spool_depth=lambda: self.writer.spool.depth() if self.writer else 0,
+            snapshot=lambda: self.snapshot,
+            cooling=lambda: len(self.cooldowns.cooling(time.monotonic())),
+            queued=self.admission.queued,
+        )
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.store.snapshot if self.store is not None else None
+
+    def new_request_id(self) -> str:
+        return self._id_prefix + format(next(self._ids), "x")
+
+    def cooling(self, now: float) -> frozenset[str]:
+        return self.cooldowns.cooling(now) if self.cooldowns.until else frozenset()
+
+    def cooldown_left(self, now: float) -> float | None:
+        return min((t - now for t in self.cooldowns.until.values()), default=None)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self, engine: Engine | None = None) -> None:
+        if engine is None:
+            if self.settings.database_url is None:
+                raise ConfigError("the gateway needs a database: set MINERVA_DATABASE_URL or let create_app "
+                                  "provide app.state.engine")
+            engine = create_engine(self.settings.database_url.get_secret_value(), pool_size=2, pool_pre_ping=True)
+            self._own_engine = True
+        self.engine = engine
+        dsn = libpq_url(engine.url.render_as_string(hide_password=False))
+        await self.upstream.start()
+        if self.config.ledger_enabled:
+            spool = self.config.spool_dir or Path(self.settings.home) / "spool" / "ledger"
+            ledger_dsn = libpq_url(self.config.ledger_database_url) if self.config.ledger_database_url else dsn
+            interval = self.config.ledger_flush_interval_s
+            if self.config.ledger_flusher == "process":
+                self.writer = ProcessLedger(ledger_dsn, spool, flush_interval=interval)
+            else:
+                self.writer = GatewayLedgerWriter(ledger_dsn, spool, flush_interval=interval)
+            self.recorder.writer = self.writer
+            await self.writer.start()
+        self.store = SnapshotStore(engine, dsn, self.config, self._on_swap)
+        await self.store.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+        if self.store is not None:
+            await self.store.stop()
+        await self.upstream.close()
+        self.recorder.drain()
+        if self.writer is not None:
+            await self.writer.stop()
+        if self._own_engine and self.engine is not None:
+            self.engine.dispose()
+
+    def _on_swap(self, old: Snapshot | None, new: Snapshot, spend: dict[str, Decimal]) -> None:
+        now = datetime.now(UTC)
+        for key_id, amount in spend.items():
+            key = new.key_ids.get(key_id)
+            if key is not None:
+                self.admission.load_spend(key, amount, now)
+
+    def ready(self) -> tuple[bool, str]:
+        snapshot = self.snapshot
+        if not self.started:
+            return False, "gateway not started"
+        if snapshot is None:
+            error = self.store.last_error if self.store else None
+            return False, "catalog not loaded" + (f": {error}" if error else "")
+        n = len(snapshot.catalog.models)
+        if n == 0:
+            return False, "catalog loaded but empty (run the discover flow)"
+        age = time.time() - snapshot.loaded_at
+        listen = "listening" if self.store and self.store.listening else "polling"
+        return True, f"catalog loaded: snapshot {snapshot.serial}, {n} models, {age:.0f} s old, {listen}"
+
+
+__all__ = ["Gateway"]
