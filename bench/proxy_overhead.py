@@ -178,8 +178,14 @@ def main() -> None:
                     if name == "minerva":
                         served_by_minerva += results[(name, c, stream)].n
         rss_end = minerva.rss_mb()
-        time.sleep(1.5)
-        ledger_rows = count_ledger(db_url)
+        ledger_rows, deadline = -1, time.monotonic() + 20
+        while time.monotonic() < deadline:  # let the flusher drain the spool
+            time.sleep(1.0)
+            now_rows = count_ledger(db_url)
+            if now_rows == ledger_rows or now_rows >= served_by_minerva:
+                ledger_rows = now_rows
+                break
+            ledger_rows = now_rows
 
         print()
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "

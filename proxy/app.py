@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from minerva_core.db import get_engine
 from minerva_core.providers import new_client
 from minerva_core.settings import Settings
+from proxy.admin import install_admin
 from proxy.errors import install_error_handlers
 from proxy.gateway import gateway_lifespan, gateway_readiness_check, install_gateway
 from proxy.jobs import FlowLauncher, SubprocessLauncher, flow_environment
@@ -63,6 +64,7 @@ def create_app(
     include_routers(app)
     install_gateway(app, settings)
     register_readiness_check(app, "catalog", gateway_readiness_check)
+    install_admin(app)
     return app
 
 

@@ -7,7 +7,9 @@ by create_app's lifespan); nothing here is a module global.
     HttpClientDep   the one shared httpx.AsyncClient
     LauncherDep     the FlowLauncher that starts catalog flows
     KeyRingDep      the credential KeyRing (built on first use; 503 when no key can be had)
-    AdminDep        the admin bearer token (MINERVA_ADMIN_TOKEN), checked in constant time
+    AdminDep        the admin bearer token (MINERVA_ADMIN_TOKEN), checked in constant time;
+                    or, with no Authorization header, the /admin pages' session cookie plus its
+                    X-CSRF-Token header (proxy.admin.session)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import Connection, Engine
 from minerva_core.credentials import KeyRing, load_keyring
 from minerva_core.errors import ForbiddenError, UnauthorizedError
 from minerva_core.settings import Settings
+from proxy.admin import session as admin_session
 from proxy.jobs import FlowLauncher
 
 
@@ -62,8 +65,13 @@ def _digest(value: str) -> bytes:
 
 def require_admin(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
     """Bearer MINERVA_ADMIN_TOKEN. No header: 401. Wrong token (a virtual key too): 401.
-    No admin token configured: 403, the admin API is off."""
+    No admin token configured: 403, the admin API is off.
+
+    Without an Authorization header, a valid admin session cookie (the /admin pages) is
+    accepted together with its CSRF token in X-CSRF-Token; the cookie without it is 403."""
     header = request.headers.get("authorization")
+    if not header and _session_allows(request, settings):
+        return
     if not header:
         raise UnauthorizedError(
             "missing admin token: send 'Authorization: Bearer <MINERVA_ADMIN_TOKEN>'", code="missing_token"
@@ -83,6 +91,18 @@ def require_admin(request: Request, settings: Annotated[Settings, Depends(get_se
             "invalid admin token; the admin API takes MINERVA_ADMIN_TOKEN, not a virtual API key",
             code="invalid_admin_token",
         )
+
+
+def _session_allows(request: Request, settings: Settings) -> bool:
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    session = admin_session.read(request.cookies.get(admin_session.COOKIE_NAME), token)
+    if session is None:
+        return False
+    if not admin_session.csrf_matches(session, request.headers.get(admin_session.CSRF_HEADER)):
+        raise ForbiddenError(
+            "the admin session cookie needs its CSRF token in the X-CSRF-Token header", code="csrf_failed"
+        )
+    return True
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -94,13 +94,33 @@ async def recommend(request: Request) -> Response:
     gw = _gw(request)
     snapshot = _snapshot(gw)
     body = parse_json(await read_body(request, gw.config.max_body_bytes))
+    weights = body.pop("weights", None) if isinstance(body, dict) else None
     check_chat_body(body, max_tokens_limit=gw.config.max_tokens_limit)
     choice = choose_route(snapshot, body, None, default_max_tokens=gw.config.default_max_tokens)
+    if weights is not None:
+        choice = _what_if(choice, weights)
     now = datetime.now(UTC)
     mono = time.monotonic()
     decision = decide_route(snapshot, choice, cooling=gw.cooling(mono), today=now.date(),
                             cache_size=0, cooldown_left=gw.cooldown_left(mono))
     return json_response({"decision": decision_json(decision), "snapshot": snapshot.serial})
+
+
+def _what_if(choice: Any, weights: Any) -> Any:
+    """Recommend with ad-hoc custom weights (the admin's sliders), without saving a strategy."""
+    from dataclasses import replace
+
+    from minerva_core.errors import InvalidParameterError, InvalidStrategyError
+    from minerva_core.routing import make_strategy, strategy_weights
+
+    if not isinstance(weights, dict):
+        raise InvalidParameterError("weights must be an object {cost, latency, quality}", param="weights")
+    try:
+        strategy = make_strategy("what-if", "custom", weights=weights)
+    except InvalidStrategyError as exc:
+        raise InvalidParameterError(str(exc), param="weights") from None
+    choice.catalog.warm([strategy_weights(strategy)])
+    return replace(choice, strategy=replace(choice.strategy, strategy=strategy, alias=None))
 
 
 async def _db(gw: Any, work: Callable[[Any], Any]) -> Any:

@@ -64,9 +64,9 @@ def test_unknown_flag_is_refused():
 
 
 def test_deployment_name_from_environment_else_default():
+    assert deployment_name(load_settings({"MINERVA_DEPLOYMENT": "eu-1"}), {}) == "eu-1"
     settings = load_settings({})
-    assert deployment_name(settings, {"MINERVA_DEPLOYMENT": "eu-1"}) == "eu-1"
     assert deployment_name(settings, {}) == "default"
     with pytest.raises(InvalidParameterError):
-        deployment_name(settings, {"MINERVA_DEPLOYMENT": "*"})
+        check_deployment("*")
     assert check_deployment("*", allow_all=True) == "*"
