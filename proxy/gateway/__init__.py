@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 def install_gateway(app: Any, settings: Settings, *, config: GatewayConfig | None = None) -> Gateway:
     """Add the gateway's routes and its (not yet started) runtime to ``app``."""
     from proxy.gateway.config import load_gateway_config
-    from proxy.gateway.routes import gateway_routes
+    from proxy.gateway.routes import FastPath, gateway_routes
     from proxy.gateway.runtime import Gateway
 
     gateway = Gateway(settings, config or load_gateway_config())
@@ -55,6 +55,8 @@ def install_gateway(app: Any, settings: Settings, *, config: GatewayConfig | Non
     # First in the route list: Starlette matches routes in order, and the hot path should
     # not be compared against every admin route before its own.
     app.router.routes[0:0] = gateway_routes()
+    # And the two hot routes skip the app's inner middleware and routing altogether.
+    app.add_middleware(FastPath)
     return gateway
 
 

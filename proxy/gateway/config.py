@@ -25,12 +25,14 @@ field can be passed explicitly too (tests build a ``GatewayConfig(...)`` by hand
     MINERVA_GATEWAY_LEDGER_DATABASE_URL     unset = the app's database
     MINERVA_GATEWAY_LEDGER_FLUSH_INTERVAL_S 0.2
     MINERVA_GATEWAY_LEDGER_ENABLED          true      false: no spool, no ledger rows (benchmarks only)
-    MINERVA_GATEWAY_RECORD_DELAY_MS         2         rows are built and spooled this long after the
-                                                       response, in batches (0: at once)
+    MINERVA_GATEWAY_RECORD_DELAY_MS         0         0: rows spooled before the answer completes;
+                                                       >0: batched this long later (a crash then loses them)
     MINERVA_GATEWAY_LEDGER_FLUSHER          process   process: COPY into PostgreSQL from a child process
                                                        (off the event loop); inline: in this process
     MINERVA_GATEWAY_FORWARD_HEADERS         http-referer,x-title   client headers passed upstream
     MINERVA_GATEWAY_DECISION_CACHE_SIZE     4096      memoised routing decisions per snapshot
+    MINERVA_GATEWAY_GC_FREEZE               true      gc.freeze() after each snapshot load, so the
+                                                       collector never walks the catalog (process-wide)
 """
 
 from __future__ import annotations
@@ -68,10 +70,11 @@ class GatewayConfig(BaseSettings):
     ledger_database_url: str | None = None
     ledger_flush_interval_s: float = Field(default=0.2, gt=0)
     ledger_enabled: bool = True
-    record_delay_ms: float = Field(default=2.0, ge=0)
+    record_delay_ms: float = Field(default=0.0, ge=0)
     ledger_flusher: str = Field(default="process", pattern="^(process|inline)$")
     forward_headers: str = "http-referer,x-title"
     decision_cache_size: int = Field(default=4096, ge=0)
+    gc_freeze: bool = True
 
     @property
     def forwarded_header_names(self) -> tuple[str, ...]:

@@ -10,9 +10,10 @@ upstream failures, cancellations and timeouts are all recorded. Not recorded: 40
 ``ledger_row`` and ``decision_row`` are pure; the ``Recorder`` appends both to the durable
 spool (one write(2) per batch; the database write happens in the flusher process), settles
 the key's budget with the exact charge and its token bucket with the real token count, and
-updates metrics. It does so ``record_delay`` after the response (2 ms by default, batched),
-so the work runs while the loop waits on upstreams instead of in front of the next
-request; the price is that a crash in that moment loses those rows (0 records at once).
+updates metrics. By default (``record_delay`` 0) it does so at once, so a request's rows are
+in the spool before its answer is complete and survive the process being killed. A small
+delay (MINERVA_GATEWAY_RECORD_DELAY_MS) batches the work while the loop waits on upstreams,
+at the price that a crash in that moment loses those rows.
 """
 
 from __future__ import annotations
