@@ -118,6 +118,7 @@ def libpq(name: str) -> str:
 
 def prepare_database(fresh: bool) -> None:
     from minerva_core.db import migrate
+    from minerva_core.errors import MigrationChecksumError
 
     with psycopg.connect(libpq("postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
@@ -128,6 +129,9 @@ def prepare_database(fresh: bool) -> None:
     engine = create_engine(db_url())
     try:
         migrate.upgrade(engine)
+    except MigrationChecksumError as exc:
+        raise SystemExit(f"{DB_NAME} was migrated with an older version of a migration ({exc}); "
+                         "rerun with --fresh") from None
     finally:
         engine.dispose()
 

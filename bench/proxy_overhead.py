@@ -171,9 +171,10 @@ def main() -> None:
                     n = args.requests_c1 if c == 1 else args.requests
                     if name == "litellm":
                         n = max(c * 3, min(n, 300 if c > 1 else 100))
-                    hey(url, bodies[stream], n=min(50, n), c=c, auth=auth)  # warm-up
+                    warm = max(c, min(50, n)) // c * c  # hey sends n rounded down to a multiple of c
+                    hey(url, bodies[stream], n=warm, c=c, auth=auth)  # warm-up
                     if name == "minerva":
-                        served_by_minerva += min(50, n)
+                        served_by_minerva += warm
                     results[(name, c, stream)] = hey(url, bodies[stream], n=n, c=c, auth=auth)
                     if name == "minerva":
                         served_by_minerva += results[(name, c, stream)].n

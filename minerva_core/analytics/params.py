@@ -152,13 +152,13 @@ def resolve_range(
     return floor_to(start, step), ceil_to(end, step)
 
 
-def bucket_start(day: date, bucket: Bucket) -> date:
-    """The first day of the week (ISO: Monday) or month holding ``day``; the day itself otherwise."""
-    if bucket is Bucket.WEEK:
-        return day - timedelta(days=day.weekday())
-    if bucket is Bucket.MONTH:
-        return day.replace(day=1)
-    return day
+def cost_range(raw_from: str | None, raw_to: str | None, *, now: datetime) -> tuple[datetime, datetime]:
+    """analytics/costs' [from, to) in whole UTC days: month to date (today included) when
+    neither is given, else resolve_range with a 30-day default span."""
+    if raw_from is None and raw_to is None:
+        today = now.astimezone(timezone.utc).date()
+        return datetime(today.year, today.month, 1, tzinfo=timezone.utc), as_utc_midnight(today) + DAY
+    return resolve_range(raw_from, raw_to, step=DAY, default_span=timedelta(days=30), now=now)
 
 
 def as_utc_midnight(day: date) -> datetime:

@@ -41,14 +41,6 @@ class UsageMeasures:
     ttft_ms_sum: int = 0
     ttft_count: int = 0
 
-    @classmethod
-    def from_row(cls, row: Any) -> UsageMeasures:
-        return cls(**{name: row[name] for name in _USAGE_FIELDS})
-
-    @classmethod
-    def total(cls, items: list[UsageMeasures]) -> UsageMeasures:
-        return cls(**{name: sum((getattr(m, name) for m in items), start=getattr(cls(), name)) for name in _USAGE_FIELDS})
-
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
@@ -62,7 +54,7 @@ class UsageMeasures:
         return _ratio(self.ttft_ms_sum, self.ttft_count)
 
 
-_USAGE_FIELDS = tuple(f.name for f in fields(UsageMeasures))
+USAGE_FIELDS = tuple(f.name for f in fields(UsageMeasures))
 
 
 @dataclass(frozen=True, slots=True)

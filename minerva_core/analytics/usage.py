@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from minerva_core.analytics import views
 from minerva_core.analytics.params import DAY, HOUR, Bucket, as_utc_midnight
-from minerva_core.analytics.results import UsageMeasures, UsageReport, UsageRow
+from minerva_core.analytics.results import USAGE_FIELDS, UsageMeasures, UsageReport, UsageRow
 from minerva_core.errors import InvalidParameterError
 
 MAX_ROWS = 10_000
@@ -37,27 +37,17 @@ GROUPS: dict[str, tuple[str, str, str]] = {
 }
 _BUCKET_COLUMN = {Bucket.HOUR: "bucket_start", Bucket.DAY: "day", Bucket.WEEK: "week_start", Bucket.MONTH: "month_start"}
 
-MEASURES_SQL = """
-       sum(requests)::bigint                                                AS requests,
-       coalesce(sum(requests) FILTER (WHERE status_class = 'error'), 0)::bigint AS errors,
-       coalesce(sum(requests) FILTER (WHERE status_class = 'cancelled'), 0)::bigint AS cancelled,
-       sum(timeouts)::bigint                                                AS timeouts,
-       sum(rate_limited)::bigint                                            AS rate_limited,
-       sum(prompt_tokens)::bigint                                           AS prompt_tokens,
-       sum(completion_tokens)::bigint                                       AS completion_tokens,
-       sum(reasoning_tokens)::bigint                                        AS reasoning_tokens,
-       sum(cached_tokens)::bigint                                           AS cached_tokens,
-       sum(cache_write_tokens)::bigint                                      AS cache_write_tokens,
-       sum(cost_usd)                                                        AS cost_usd,
-       sum(cost_estimated_usd)                                              AS cost_estimated_usd,
-       sum(spend_usd)                                                       AS spend_usd,
-       sum(cost_unknown)::bigint                                            AS cost_unknown,
-       sum(fallbacks)::bigint                                               AS fallbacks,
-       sum(streamed)::bigint                                                AS streamed,
-       sum(latency_ms_sum)::bigint                                          AS latency_ms_sum,
-       sum(latency_count)::bigint                                           AS latency_count,
-       sum(ttft_ms_sum)::bigint                                             AS ttft_ms_sum,
-       sum(ttft_count)::bigint                                              AS ttft_count"""
+# Every UsageMeasures field, in field order (rows are read positionally into the dataclass).
+_MEASURE_EXPRESSIONS = {
+    "errors": "coalesce(sum(requests) FILTER (WHERE status_class = 'error'), 0)::bigint",
+    "cancelled": "coalesce(sum(requests) FILTER (WHERE status_class = 'cancelled'), 0)::bigint",
+    "cost_usd": "sum(cost_usd)",
+    "cost_estimated_usd": "sum(cost_estimated_usd)",
+    "spend_usd": "sum(spend_usd)",
+}
+MEASURES_SQL = ",\n".join(
+    f"       {_MEASURE_EXPRESSIONS.get(name, f'sum({name})::bigint')} AS {name}" for name in USAGE_FIELDS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +135,7 @@ def check_hourly_window(query: UsageQuery, since: datetime) -> None:
 def usage_report(conn: Connection, query: UsageQuery, *, since: datetime) -> UsageReport:
     check_hourly_window(query, since)
     sql, params = usage_sql(query)
-    rows = views.fetch(conn, sql, params)
+    rows = views.fetch(conn, sql, params, mappings=False)  # (bucket, *groups, *measures) tuples
     if len(rows) > MAX_ROWS:
         raise InvalidParameterError(
             f"the answer would have more than {MAX_ROWS} rows: narrow from/to, use a coarser bucket "
@@ -153,14 +143,16 @@ def usage_report(conn: Connection, query: UsageQuery, *, since: datetime) -> Usa
             param="group_by" if query.group_by else "bucket",
         )
     names = [GROUPS[g][1] for g in query.group_by]
-    labels = key_names(conn, {row["api_key_id"] for row in rows if row["api_key_id"]}) if "key" in query.group_by else {}
+    first = 1 + len(names)
+    key_at = 1 + query.group_by.index("key") if "key" in query.group_by else None
+    labels = key_names(conn, {row[key_at] for row in rows if row[key_at]}) if key_at else {}
     out = []
     for row in rows:
-        group = {n: row[n] for n in names}
-        if "key" in query.group_by:
-            group["key_name"] = labels.get(row["api_key_id"])
-        out.append(UsageRow(_bucket_instant(row["bucket"]), group, UsageMeasures.from_row(row)))
-    totals = UsageMeasures.total([r.measures for r in out])
+        group = dict(zip(names, row[1:first]))
+        if key_at:
+            group["key_name"] = labels.get(row[key_at])
+        out.append(UsageRow(_bucket_instant(row[0]), group, UsageMeasures(*row[first:])))
+    totals = UsageMeasures(*(sum(column) for column in zip(*(row[first:] for row in rows)))) if rows else UsageMeasures()
     source = source_view(query)
     return UsageReport(
         bucket=query.bucket.value, group_by=query.group_by, start=query.start, end=query.end, rows=out,

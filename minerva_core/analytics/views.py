@@ -4,6 +4,14 @@ The views (sql/20261128002000_analytics_views.sql) store sentinels for NULL grou
 columns so their unique indexes can serve REFRESH … CONCURRENTLY; queries map them back.
 A view that was never refreshed cannot be read: that is answered as 503 (not ready), not as
 a database failure.
+
+Refresh cost, measured by bench/analytics_10m.py (10 M ledger rows over 90 days, a shared
+2-CPU machine under load 3-6; this supersedes the "a few seconds" in the migration's header,
+which is history and stays as applied): one REFRESH CONCURRENTLY of mv_usage_daily 35-60 s,
+mv_usage_hourly 25-50 s, mv_cost_daily 20-30 s, mv_model_performance 14-22 s, the four
+derived views 13-17 s together, 110-150 s per refresh run. The remedy named there (closed
+months frozen into rollup tables, views over the open months) needs a writer task in the
+refresh flow.
 """
 
 from __future__ import annotations
@@ -44,10 +52,11 @@ COST_DAILY = "mv_cost_daily"
 MODEL_PERFORMANCE = "mv_model_performance"
 
 
-def fetch(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
-    """Rows (as mappings) of a query over the views; an unpopulated view -> 503."""
+def fetch(conn: Connection, sql: str, params: Mapping[str, Any] | None = None, *, mappings: bool = True) -> Sequence[Any]:
+    """Rows (mappings, or plain tuples) of a query over the views; an unpopulated view -> 503."""
     try:
-        return conn.execute(text(sql), dict(params or {})).mappings().all()
+        result = conn.execute(text(sql), dict(params or {}))
+        return result.mappings().all() if mappings else result.all()
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == OBJECT_NOT_IN_PREREQUISITE_STATE:
             conn.rollback()
@@ -90,10 +99,6 @@ def now(conn: Connection) -> datetime:
 def utc(value: datetime | None) -> datetime | None:
     """An instant from the database (in the session's TimeZone) as UTC."""
     return None if value is None else value.astimezone(timezone.utc)
-
-
-def key_or_none(value: uuid.UUID) -> uuid.UUID | None:
-    return None if value == NO_KEY else value
 
 
 def text_or_none(value: str) -> str | None:

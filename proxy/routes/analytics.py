@@ -12,7 +12,6 @@ minerva_core.analytics.params, so every refusal is a 400 naming the parameter.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -104,12 +103,7 @@ def costs(
     chosen = p.choice(group_by, "group_by", p.COST_GROUPS, "day")
     with_savings = p.choice(savings, "savings", ("true", "false"), "true") == "true"
     now = views.now(conn)
-    if from_ is None and to is None:  # month to date
-        today = now.astimezone(timezone.utc).date()
-        start = datetime(today.year, today.month, 1, tzinfo=timezone.utc)
-        end = datetime(today.year, today.month, today.day, tzinfo=timezone.utc) + timedelta(days=1)
-    else:
-        start, end = p.resolve_range(from_, to, step=p.DAY, default_span=timedelta(days=30), now=now)
+    start, end = p.cost_range(from_, to, now=now)
     report = cost_report(conn, CostQuery(chosen, start.date(), end.date()), now=now, include_savings=with_savings)
     return _json(cost_response(report))
 

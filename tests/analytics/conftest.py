@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from cryptography.fernet import Fernet
@@ -53,7 +53,7 @@ class Seeded:
 
 def seed(url: str, engine: Engine) -> Seeded:
     with engine.begin() as conn:
-        now = conn.execute(text("SELECT now()")).scalar_one()
+        now = conn.execute(text("SELECT now()")).scalar_one().astimezone(timezone.utc)
         keys = ledger_data.make_keys(conn)
         rows = ledger_data.make_rows(now, keys)
         ledger_data.insert_rows(conn, rows)

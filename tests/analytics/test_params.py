@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -49,11 +49,10 @@ def test_resolve_range_aligns_outward_and_defaults():
     assert info.value.param == "from"
 
 
-def test_bucket_start():
-    assert p.bucket_start(date(2026, 11, 28), p.Bucket.WEEK) == date(2026, 11, 23)  # a Monday
-    assert p.bucket_start(date(2026, 11, 23), p.Bucket.WEEK) == date(2026, 11, 23)
-    assert p.bucket_start(date(2026, 11, 28), p.Bucket.MONTH) == date(2026, 11, 1)
-    assert p.bucket_start(date(2026, 11, 28), p.Bucket.DAY) == date(2026, 11, 28)
+def test_cost_range_defaults_to_month_to_date():
+    assert p.cost_range(None, None, now=NOW) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
+    assert p.cost_range("2026-11-03T05:00:00Z", None, now=NOW) == (
+        datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
 
 
 def test_values_and_choices():
