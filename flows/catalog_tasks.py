@@ -85,6 +85,35 @@ def normalise_and_gate(
     return catalog, check_catalog(catalog, state.current_prices, config)
 
 
+@dataclass(frozen=True)
+class GatedBatch:
+    fetched: FetchedCatalog
+    state: LiveCatalogState
+    catalog: NormalisedCatalog | None
+    gate: GateResult
+
+    @property
+    def rejected(self) -> bool:
+        return not self.gate.passed or self.catalog is None
+
+
+def fetch_and_gate(base_url: str | None, max_price_move_ratio: float, log: Any) -> GatedBatch:
+    """The shared first half of discover and pricing: fetch, read the live state, gate."""
+    fetched = fetch_models(base_url)
+    state = load_state()
+    catalog, gate = normalise_and_gate(fetched, state, GateConfig(max_price_move_ratio=max_price_move_ratio))
+    if gate.passed and gate.flagged:
+        log.warning("price moves flagged for review: %s", [f["summary"] for f in gate.flagged])
+    return GatedBatch(fetched, state, catalog, gate)
+
+
+def reject(job: SyncJob, batch: GatedBatch, log: Any) -> dict:
+    """Quarantine a batch that failed the gate; the flow's answer."""
+    quarantine(job, batch.fetched, batch.gate)
+    log.error("batch quarantined: %s", batch.gate.summary)
+    return {"status": "quarantined", "reason": batch.gate.summary, "job_id": str(job.id)}
+
+
 def pricing_only(diff: CatalogDiff) -> CatalogDiff:
     """The pricing flow applies price changes of known models only; discover does the rest."""
     return CatalogDiff(

@@ -8,7 +8,6 @@ from prefect.runtime import flow_run
 
 from flows import catalog_tasks as t
 from minerva_core.catalog import diff_catalog
-from minerva_core.quality import GateConfig
 
 
 @flow(name="discover", log_prints=False)
@@ -23,15 +22,10 @@ def discover(
     job = t.open_job("discover", job_id, flow_run.id)
     progress = t.start_progress("discover")
     try:
-        fetched = t.fetch_models(base_url)
-        state = t.load_state()
-        catalog, gate = t.normalise_and_gate(fetched, state, GateConfig(max_price_move_ratio=max_price_move_ratio))
-        if not gate.passed or catalog is None:
-            t.quarantine(job, fetched, gate)
-            log.error("batch quarantined: %s", gate.summary)
-            return {"status": "quarantined", "reason": gate.summary, "job_id": str(job.id)}
-        if gate.flagged:
-            log.warning("price moves flagged for review: %s", [f["summary"] for f in gate.flagged])
+        batch = t.fetch_and_gate(base_url, max_price_move_ratio, log)
+        if batch.rejected:
+            return t.reject(job, batch, log)
+        fetched, state, catalog = batch.fetched, batch.state, batch.catalog
         diff = diff_catalog(state.models, state.price_hashes, catalog)
         active = sorted(set(catalog.models["id"].to_list()) - _disabled(state)) if endpoints else []
         total = catalog.models.height + len(active)

@@ -8,7 +8,6 @@ from prefect.runtime import flow_run
 
 from flows import catalog_tasks as t
 from minerva_core.catalog import diff_catalog
-from minerva_core.quality import GateConfig
 
 
 @flow(name="pricing", log_prints=False)
@@ -21,13 +20,10 @@ def pricing(
     job = t.open_job("pricing", job_id, flow_run.id)
     progress = t.start_progress("pricing")
     try:
-        fetched = t.fetch_models(base_url)
-        state = t.load_state()
-        catalog, gate = t.normalise_and_gate(fetched, state, GateConfig(max_price_move_ratio=max_price_move_ratio))
-        if not gate.passed or catalog is None:
-            t.quarantine(job, fetched, gate)
-            log.error("batch quarantined: %s", gate.summary)
-            return {"status": "quarantined", "reason": gate.summary, "job_id": str(job.id)}
+        batch = t.fetch_and_gate(base_url, max_price_move_ratio, log)
+        if batch.rejected:
+            return t.reject(job, batch, log)
+        fetched, state, catalog = batch.fetched, batch.state, batch.catalog
         diff = t.pricing_only(diff_catalog(state.models, state.price_hashes, catalog))
         t.record_progress(job, progress, 0, catalog.models.height)
         counts = t.store_catalog(job, catalog, diff)
