@@ -23,6 +23,7 @@ from typing import AbstractSet, Any
 
 from minerva_core.routing.catalog import UNKNOWN_CONTEXT, Catalog
 from minerva_core.routing.model import (
+    ASYNC_VARIANT,
     CONTEXT_TOO_SMALL,
     COOLING_DOWN,
     DATA_COLLECTION,
@@ -50,7 +51,7 @@ FILTER_ORDER = (
     DISABLED, DEPRECATED, EXPIRED, COOLING_DOWN, MISSING_OUTPUT_MODALITY, MISSING_MODALITY,
     NO_TOOLS, NO_STRUCTURED_OUTPUT, NO_REASONING, MISSING_PARAMETER, CONTEXT_TOO_SMALL,
     MAX_TOKENS_OVER_LIMIT, PROVIDER_DENIED, DATA_COLLECTION, MISSING_PRICE, VARIABLE_PRICE,
-    OVER_MAX_PRICE, LOW_UPTIME, OVER_MAX_COST,
+    ASYNC_VARIANT, OVER_MAX_PRICE, LOW_UPTIME, OVER_MAX_COST,
 )
 
 
@@ -92,6 +93,7 @@ def eligibility(
     cooling_mask: int = 0,
     today: date | None = None,
     exclude_variable: bool = False,
+    exclude_async: bool = False,
 ) -> Eligibility:
     """The eligible mask and the per-reason exclusion counts (see the module docstring)."""
     c = catalog
@@ -134,6 +136,8 @@ def eligibility(
     exclude_variable = (exclude_variable or req.has_price_caps) and not req.allow_variable_price
     if exclude_variable:
         keep(VARIABLE_PRICE, ~c.variable)
+    if exclude_async:
+        keep(ASYNC_VARIANT, ~c.async_variant)
     if req.max_prompt_price is not None:
         keep(OVER_MAX_PRICE, c.prompt_price.at_most(req.max_prompt_price))
     if req.max_completion_price is not None:
@@ -161,6 +165,7 @@ def explain(
     cooling: AbstractSet[str] = frozenset(),
     today: date | None = None,
     exclude_variable: bool = False,
+    exclude_async: bool = False,
 ) -> list[tuple[str, str]]:
     """Every (code, sentence) that keeps ``model_id`` from serving ``req``; [] if it may."""
     i = catalog.index.get(model_id)
@@ -209,6 +214,8 @@ def explain(
     exclude_variable = (exclude_variable or req.has_price_caps) and not req.allow_variable_price
     if exclude_variable and m.is_variable_price:
         add((VARIABLE_PRICE, "variable-price router: its cost cannot be estimated or capped"))
+    if exclude_async and model_id in catalog.async_variants:
+        add((ASYNC_VARIANT, "asynchronous :batch variant: only served when named"))
     if m.is_priced:
         caps = (
             ("prompt", m.prompt_price, req.max_prompt_price, 1_000_000, "per million tokens"),

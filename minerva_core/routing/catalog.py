@@ -32,6 +32,11 @@ UNKNOWN_CONTEXT = 4096  # a model without a context length is assumed to have th
 MIN_SCALE = 12
 MIN_LATENCY_MS = 0.001
 _EXACT = Context(prec=200)
+ASYNC_SUFFIXES = (":batch",)  # variants answered asynchronously: never ranked for a live request
+
+
+def is_async_variant(model_id: str) -> bool:
+    return model_id.endswith(ASYNC_SUFFIXES)
 
 
 def _health(value: ModelHealth | Mapping[str, Any]) -> ModelHealth:
@@ -146,6 +151,8 @@ class Catalog:
 
         self.disabled = mask(lambda m: m.status == "disabled")
         self.deprecated = mask(lambda m: m.status == "deprecated")
+        self.async_variant = mask(lambda m: is_async_variant(m.id))
+        self.async_variants = frozenset(m.id for m in models if is_async_variant(m.id))
         self.tools = mask(lambda m: m.supports_tools)
         self.structured = mask(lambda m: m.supports_structured_output)
         self.reasoning = mask(lambda m: m.supports_reasoning)

@@ -7,7 +7,8 @@ Order of work:
 2. Pick the ranking: ``provider.sort`` (price -> cheapest, latency -> fastest, throughput)
    when the request sets it, else the strategy's kind. Cost-based rankings (cheapest,
    quality, and balanced/custom with a cost weight) leave variable-price routers out unless
-   the request names them or allows them.
+   the request names them or allows them. Asynchronous ``:batch`` variants are never
+   ranked; they serve only when the request or the strategy's chain names them.
 3. Filter the catalog to an eligible bitmask (``candidates.eligibility``).
 4. The selected model:
    * a requested model (``model``, else the first of ``models[]``) that meets the
@@ -81,7 +82,7 @@ class _Decider(Narrator):
         cooling_mask = catalog.mask_of(cooling) if cooling else 0
         self.el = eligibility(
             catalog, req, cooling_mask=cooling_mask, today=today,
-            exclude_variable=self.cost_based,
+            exclude_variable=self.cost_based, exclude_async=True,
         )
         self._ranker: Ranker | None = None
 

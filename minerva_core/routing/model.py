@@ -36,6 +36,7 @@ MAX_TOKENS_OVER_LIMIT = "max_tokens_over_limit"
 PROVIDER_DENIED = "provider_denied"
 DATA_COLLECTION = "data_collection"
 VARIABLE_PRICE = "variable_price"
+ASYNC_VARIANT = "async_variant"  # a :batch variant (answered asynchronously, within hours)
 MISSING_PRICE = "missing_price"
 OVER_MAX_PRICE = "over_max_price"
 LOW_UPTIME = "low_uptime"

@@ -32,7 +32,8 @@ def ref_keys(catalog: Catalog, r: Requirements, kind: str,
              weights: tuple[float, float, float] = (0.4, 0.3, 0.3)) -> list[tuple]:
     cost_based = kind in ("cheapest", "quality") or (kind in ("balanced", "custom") and weights[0])
     el = eligibility(catalog, r, exclude_variable=cost_based)
-    ids = [catalog.ids[i] for i in range(catalog.n) if el.mask >> i & 1]
+    ids = [catalog.ids[i] for i in range(catalog.n)
+           if el.mask >> i & 1 and not catalog.ids[i].endswith(":batch")]  # never ranked
     rows = []
     for model_id in ids:
         m = catalog.get(model_id)

@@ -166,11 +166,12 @@ def test_mask_and_sentences_agree_on_every_snapshot_model(
     cooling = set(rng.sample(catalog.ids, 5))
     today = date(2026, 8, 24)
     exclude_variable = rng.random() < 0.5
+    exclude_async = rng.random() < 0.5
     el = eligibility(catalog, r, cooling_mask=catalog.mask_of(cooling), today=today,
-                     exclude_variable=exclude_variable)
+                     exclude_variable=exclude_variable, exclude_async=exclude_async)
     for i, model_id in enumerate(catalog.ids):
         reasons = explain(catalog, model_id, r, cooling=cooling, today=today,
-                          exclude_variable=exclude_variable)
+                          exclude_variable=exclude_variable, exclude_async=exclude_async)
         assert bool(el.mask >> i & 1) == (not reasons), (model_id, reasons)
     assert sum(el.counts.values()) + el.mask.bit_count() == len(catalog)
 

@@ -365,3 +365,17 @@ def test_custom_weights_need_no_warm_up_but_can_have_one(literal: Catalog) -> No
     literal.warm([strategy_weights(custom)])
     assert decide(literal, req(), custom) == cold
     assert cold.selected_model == "gamma/premium"
+
+
+# -- asynchronous :batch variants -----------------------------------------------------------
+
+def test_batch_variants_are_never_ranked_but_serve_when_named(snapshot_catalog: Catalog) -> None:
+    batch = sorted(m for m in snapshot_catalog.ids if m.endswith(":batch"))
+    assert batch, "the snapshot has :batch variants"
+    for strategy in BUILTIN_STRATEGIES.values():
+        d = decide(snapshot_catalog, req(), strategy)
+        assert not any(m.endswith(":batch") for m in d.models), (strategy.name, d.models)
+        assert dict(d.excluded_counts).get("async_variant", 0) >= 1
+    named = decide(snapshot_catalog, req(model=batch[0]), CHEAPEST)
+    assert named.selected_model == batch[0]
+    assert not any(m.endswith(":batch") for m in named.fallback_models)

@@ -24,7 +24,7 @@ def engine_order(catalog: Catalog, r: Requirements, kind: str,
     total = sum(weights)
     w = tuple(x / total for x in weights)
     cost_based = kind in ("cheapest", "quality") or (kind in ("balanced", "custom") and w[0])
-    el = eligibility(catalog, r, exclude_variable=cost_based)
+    el = eligibility(catalog, r, exclude_variable=cost_based, exclude_async=True)
     ranker = Ranker(catalog, kind, prompt_tokens=r.prompt_tokens,
                     completion_tokens=r.completion_tokens, stream=r.stream,
                     cost_cap=el.cost_cap, weights=w, output_modalities=r.output_modalities)
