@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from minerva_core.errors import ConflictError, ResourceNotFoundError, UnknownModelsError
+from minerva_core.catalog_store.jobs import reap_stale_jobs
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def queue_sync_job(
         ),
         {"kind": kind, "minutes": stale_queued_minutes},
     )
+    reap_stale_jobs(conn, kind)  # a run killed mid-way must not block the kind either
     open_job = conn.execute(
         text(
             "SELECT id, status FROM model_sync_jobs WHERE kind = :kind AND status IN ('queued', 'running') "

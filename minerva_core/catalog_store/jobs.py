@@ -1,12 +1,22 @@
-"""model_sync_jobs: one row per discovery / pricing run, with progress and counts."""
+"""model_sync_jobs: one row per discovery / pricing run, with progress and counts.
+
+A run killed mid-way (SIGKILL, a lost worker) never finishes its row; the next run of the
+same kind marks such rows ``failed`` once they have been running longer than
+``STALE_AFTER`` (a sync takes seconds), so the API and the model browser never show a
+progress bar stuck forever.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Mapping
 
 from sqlalchemy import Connection, text
+
+
+STALE_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,25 @@ def create_job(
         ),
         {"id": job_id, "kind": kind, "by": requested_by, "flow_run_id": flow_run_id},
     )
+    reap_stale_jobs(conn, kind, keep=job_id)
     return SyncJob(job_id, kind)
+
+
+def reap_stale_jobs(
+    conn: Connection, kind: str, *, keep: uuid.UUID | None = None, stale_after: timedelta = STALE_AFTER
+) -> int:
+    """Mark `running` jobs of `kind` started more than `stale_after` ago as failed; the count."""
+    result = conn.execute(
+        text(
+            "UPDATE model_sync_jobs SET status = 'failed', finished_at = clock_timestamp(), "
+            "error = :error "
+            "WHERE kind = :kind AND status = 'running' AND started_at < now() - :stale "
+            "AND id IS DISTINCT FROM :keep"
+        ),
+        {"kind": kind, "keep": keep, "stale": stale_after,
+         "error": f"abandoned: the run stopped without finishing (running for over {stale_after})"},
+    )
+    return result.rowcount
 
 
 def update_progress(conn: Connection, job: SyncJob, done: int, total: int | None) -> None:

@@ -214,3 +214,28 @@ def test_a_refused_deployment_run_fails_the_launch_and_the_job(make_client, db, 
     with db[1].connect() as conn:
         row = conn.execute(text("SELECT status FROM model_sync_jobs ORDER BY created_at DESC LIMIT 1")).one()
     assert row.status == "failed"
+
+
+def test_a_run_killed_mid_way_does_not_block_the_kind_forever(make_client, db):
+    """A job left `running` by a dead flow run (started long ago, never finished) is marked
+    failed when the next sync is asked for; a recent running job still blocks (409)."""
+    url, engine = db
+    with engine.begin() as conn:
+        stale = conn.execute(text(
+            "INSERT INTO model_sync_jobs (kind, status, started_at) "
+            "VALUES ('discover', 'running', now() - interval '2 hours') RETURNING id")).scalar_one()
+    launcher = RecordingLauncher()
+    with make_client(url, engine, launcher=launcher) as client:
+        response = client.post(SYNC, headers=ADMIN, json={"kind": "discover"})
+        assert response.status_code == 202, response.text
+        dead = _job(client, stale)
+        assert dead["status"] == "failed" and dead["error"].startswith("abandoned")
+        second = client.post(SYNC, headers=ADMIN, json={"kind": "discover"})
+        assert second.status_code == 409
+    with engine.begin() as conn:
+        fresh = conn.execute(text(
+            "INSERT INTO model_sync_jobs (kind, status, started_at) "
+            "VALUES ('pricing', 'running', now() - interval '1 minute') RETURNING id")).scalar_one()
+    with make_client(url, engine, launcher=launcher) as client:
+        blocked = client.post(SYNC, headers=ADMIN, json={"kind": "pricing"})
+        assert blocked.status_code == 409 and str(fresh) in blocked.text
