@@ -128,6 +128,8 @@ class LedgerWriter:
                 await _copy_insert(
                     conn, "routing_decisions", DECISION_COLUMNS, decisions, "ON CONFLICT (request_id) DO NOTHING"
                 )
+                if ledger:
+                    await _touch_keys(conn)
             segment.unlink(missing_ok=True)
             self.stats.rows_written += len(ledger)
             self.stats.decisions_written += len(decisions)
@@ -135,6 +137,21 @@ class LedgerWriter:
             self.stats.last_flush_at = time.time()
             written += len(ledger)
         return written
+
+
+_TOUCH_KEYS = (
+    "UPDATE api_keys k SET last_used_at = s.at"
+    "  FROM (SELECT api_key_id, max(created_at) AS at FROM _stage_usage_ledger"
+    "         WHERE api_key_id IS NOT NULL GROUP BY 1) s"
+    " WHERE k.id = s.api_key_id AND (k.last_used_at IS NULL OR k.last_used_at < s.at)"
+)
+
+
+async def _touch_keys(conn) -> None:
+    """api_keys.last_used_at from the batch just staged: one statement per segment, never
+    per request (the column is outside the api_keys change trigger, so no reload follows)."""
+    async with conn.cursor() as cur:
+        await cur.execute(_TOUCH_KEYS)
 
 
 async def _copy_insert(conn, table: str, columns, rows, conflict: str) -> None:

@@ -78,6 +78,41 @@ def test_rows_arrive_in_batches_with_exact_money(ledger_db, tmp_path):
     assert not list((tmp_path / "spool").glob("*.sealed"))
 
 
+
+def test_a_flushed_batch_moves_its_keys_last_used_at_forward_only(ledger_db, tmp_path):
+    url, engine = ledger_db
+    with engine.begin() as conn:
+        key_id = str(conn.execute(text(
+            "INSERT INTO api_keys (name, key_hash, key_prefix) VALUES ('used', 'h-used', 'mk_u') RETURNING id"
+        )).scalar_one())
+        idle_id = str(conn.execute(text(
+            "INSERT INTO api_keys (name, key_hash, key_prefix) VALUES ('idle', 'h-idle', 'mk_i') RETURNING id"
+        )).scalar_one())
+    early = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+    late = datetime(2026, 11, 1, 11, 30, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(text("SELECT ensure_usage_ledger_partition(:t)"), {"t": early})
+
+    async def write(rows):
+        writer = LedgerWriter(libpq_url(url), tmp_path / "spool", flush_interval=0.05)
+        await writer.start()
+        for row in rows:
+            writer.record(row)
+        await asyncio.sleep(0.4)
+        await writer.stop()
+
+    def row(rid, at, key):
+        return LedgerRow(request_id=rid, created_at=at, status="ok", model_used="openai/gpt-4o", api_key_id=key)
+
+    asyncio.run(write([row("touch-1", early, key_id), row("touch-2", late, key_id), row("touch-3", early, None)]))
+    with engine.connect() as conn:
+        used = dict(conn.execute(text("SELECT name, last_used_at FROM api_keys")).all())
+    assert used == {"used": late, "idle": None}
+    asyncio.run(write([row("touch-4", early, key_id)]))  # an older row never moves it back
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT last_used_at FROM api_keys WHERE name = 'used'")).scalar() == late
+
+
 def test_database_away_delays_rows_and_none_are_lost_or_doubled(ledger_db, tmp_path):
     url, engine = ledger_db
     bad_dsn = "postgresql://postgres@127.0.0.1:1/nowhere"
