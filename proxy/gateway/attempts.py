@@ -9,7 +9,8 @@ body that breaks the protocol. Any other 4xx is the client's problem and goes ba
 the model's cooldown, so a model failing repeatedly is skipped by every request for a while.
 
 The first-byte timeout covers the response headers (and, for a stream, the first SSE data
-event); a request may lower it with ``X-Minerva-First-Byte-Timeout-Ms``. The total
+event; for a non-stream answer, the body from its first non-padding byte to its end); a
+request may lower it with ``X-Minerva-First-Byte-Timeout-Ms``. The total
 deadline bounds all attempts together.
 """
 
@@ -80,12 +81,16 @@ def upstream_payload(body: dict[str, Any], model: str, tried: set[str], stream: 
     return orjson.dumps(out)
 
 
-def _attempt_record(model: str, started: float, status: int | None, error: UpstreamError | None) -> dict[str, Any]:
+def _attempt_record(model: str, started: float, status: int | None, error: UpstreamError | None,
+                    arrived: float) -> dict[str, Any]:
+    """``started_ms``: when the attempt began, counted from the request's arrival (so the
+    gap between one attempt's end and the next one's start can be read from the ledger)."""
     return {
         "model": model,
         "status": status,
         "error": None if error is None else type(error).__name__,
         "error_type": getattr(error, "error_type", None),
+        "started_ms": round((started - arrived) * 1000, 1),
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
     }
 
@@ -117,12 +122,13 @@ async def run_attempts(gw: Any, ex: Exchange, body: dict[str, Any], candidates: 
                 pending = await first_events(response, splitter, first_byte_by - time.perf_counter(), model, ex)
                 served = Served(model, response, splitter=splitter, pending=pending)
             else:
-                raw = await upstream.read_body(response, deadline - time.perf_counter(), model)
+                raw = await upstream.read_body(response, deadline - time.perf_counter(), model,
+                                               body_timeout=first_byte_timeout)
                 raw = raw.lstrip()
                 served = Served(model, response, body=raw, parsed=parse_completion(raw, model))
         except UpstreamError as error:
             ex.upstream_s += time.perf_counter() - now
-            ex.attempts.append(_attempt_record(model, now, getattr(error, "status_code", None), error))
+            ex.attempts.append(_attempt_record(model, now, getattr(error, "status_code", None), error, ex.started))
             metrics.attempt(model, type(error).__name__)
             last = error
             if not retryable(error):
@@ -132,7 +138,7 @@ async def run_attempts(gw: Any, ex: Exchange, body: dict[str, Any], candidates: 
             metrics.fallback(type(error).__name__)
             continue
         ex.upstream_s += time.perf_counter() - now
-        ex.attempts.append(_attempt_record(model, now, response.status, None))
+        ex.attempts.append(_attempt_record(model, now, response.status, None, ex.started))
         ex.fallback_depth = len(ex.attempts) - 1
         metrics.attempt(model, "ok")
         if cooldowns.failures:

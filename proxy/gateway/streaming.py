@@ -10,9 +10,10 @@ digits) and error chunks. Everything else is forwarded without being parsed.
 * Before the first data event nothing has been sent, so a failure there is the attempt
   loop's to fall back from (``first_events``); leading ``: OPENROUTER PROCESSING``
   comments are not forwarded.
-* After the first byte a failure (upstream reset, idle timeout, a stream cut short without
-  ``[DONE]``) ends the stream with ``data: {"error": {...}}`` and ``data: [DONE]``, never a
-  hang. An upstream error chunk is passed through as it is; the request is recorded as error.
+* After the first byte a failure (upstream reset, idle timeout, a chunk that is not JSON, a
+  stream cut short without ``[DONE]``) ends the stream with ``data: {"error": {...}}`` and
+  ``data: [DONE]``, never a hang. An upstream error chunk is passed through as it is; the
+  request is recorded as error.
 * A client disconnect cancels the relay (a watcher on ``receive``), closes the upstream
   response and records the request as cancelled.
 """
@@ -71,6 +72,15 @@ def _interesting(data: bytes) -> bool:
     return _MARK in data and data.count(_MARK) != data.count(b'"usage":null') + data.count(b'"usage": null')
 
 
+def _complete(data: bytes) -> bool:
+    """Whether each event of a block of complete events is a comment or ends the way a
+    whole JSON object (or ``[DONE]``) ends: a cheap scan that catches a chunk cut short
+    without parsing every event."""
+    ends = data.count(b"\n\n")
+    comments = data.startswith(b":") + data.count(b"\n\n:")
+    return ends == data.count(b"}\n\n") + data.count(b"]\n\n") + comments
+
+
 def payload_of(event: bytes) -> bytes:
     at = event.find(b"data:")
     return event[at + 5:].strip() if at >= 0 else b""
@@ -118,6 +128,7 @@ async def first_events(response: aiohttp.ClientResponse, splitter: EventSplitter
                     failure = event_error(obj, payload_of(event), model)
                     if failure is not None:
                         raise failure
+                    _check_whole(events[i + 1:], model)  # nothing sent yet: a failure here falls back
                     if isinstance(obj, dict):
                         ex.generation_id = ex.generation_id or obj.get("id")
                         ex.model_used = obj.get("model") or ex.model_used
@@ -133,6 +144,21 @@ async def first_events(response: aiohttp.ClientResponse, splitter: EventSplitter
         raise map_exception(exc, model) from None
 
 
+def _check_whole(events: list[bytes], model: str) -> None:
+    """Raise the failure of the first of these events (not yet sent) that is an error chunk
+    or not whole JSON: the attempt loop can still fall back from it."""
+    for event in events:
+        if event.startswith(b":") or is_done(event) or (b'"error"' not in event and _complete(event)):
+            continue
+        try:
+            obj = orjson.loads(payload_of(event))
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError("upstream sent a stream chunk that is not JSON", model=model) from None
+        failure = event_error(obj, payload_of(event), model)
+        if failure is not None:
+            raise failure
+
+
 class StreamRelay:
     """An ASGI response that relays an open upstream stream (see the module docstring)."""
 
@@ -144,13 +170,15 @@ class StreamRelay:
         self.pending = pending
         self.headers = headers
         self.on_end = on_end
+        self.ended = False
         self.done = False
+        self.broken = False  # the upstream broke the protocol: its connection is not reused
         self.reusable = False
 
     def process(self, block: bytes) -> bytes:
         """The bytes to forward for a block of complete events: the block itself when no
-        event in it needs a look (the common case), else event by event."""
-        if not block or not _interesting(block):
+        event in it needs a look and each looks whole (the common case), else event by event."""
+        if not block or (not _interesting(block) and _complete(block)):
             return block
         return self.process_events(split_events(block))
 
@@ -160,7 +188,7 @@ class StreamRelay:
         for event in events:
             if self.done:
                 break
-            if event.startswith(b":") or not _interesting(event):
+            if event.startswith(b":") or (not _interesting(event) and _complete(event)):
                 out.append(event)
                 continue
             if is_done(event):
@@ -170,8 +198,11 @@ class StreamRelay:
             try:
                 obj = orjson.loads(payload_of(event))
             except orjson.JSONDecodeError:
-                out.append(event)
-                continue
+                # A broken chunk is never forwarded: the stream ends with an error instead.
+                ex.fail("error", UpstreamProtocolError.__name__, 502)
+                out.append(error_chunk("the upstream sent a stream chunk that is not JSON"))
+                self.done = self.broken = True
+                break
             if not isinstance(obj, dict):
                 out.append(event)
                 continue
@@ -227,7 +258,13 @@ class StreamRelay:
                 self.response.release()  # read to its end: the connection goes back to the pool
             else:
                 self.response.close()
-            self.on_end(ex)
+            self.end()
+
+    def end(self) -> None:
+        """Hand the request to ``on_end`` (its ledger rows) once."""
+        if not self.ended:
+            self.ended = True
+            self.on_end(self.ex)
 
     async def _pump(self, send: Any) -> None:
         ex = self.ex
@@ -249,11 +286,14 @@ class StreamRelay:
             await send({"type": "http.response.body", "more_body": True,
                         "body": error_chunk(f"the upstream stream failed: {failure}")})
             self.done = True
-        clean = self.done and ex.status != "timeout"
+        clean = self.done and ex.status != "timeout" and not self.broken
         if not self.done:
             ex.fail("error", "stream_incomplete", 502)
             await send({"type": "http.response.body", "more_body": True,
                         "body": error_chunk("the upstream stream ended without [DONE]")})
+        # The rows are spooled before the response's last byte: a client that got a whole
+        # response has its ledger row, even if the process dies right after.
+        self.end()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         if clean:  # after [DONE] only the body's end is left: read it to keep the connection
             try:

@@ -136,11 +136,26 @@ class Upstream:
             raise status_error(response.status, content, response.headers, model=model)
         return response
 
-    async def read_body(self, response: aiohttp.ClientResponse, timeout: float, model: str) -> bytes:
-        """The whole body of a non-stream answer, within ``timeout``."""
+    async def read_body(self, response: aiohttp.ClientResponse, timeout: float, model: str,
+                        body_timeout: float | None = None) -> bytes:
+        """The whole body of a non-stream answer, within ``timeout``. Leading whitespace is
+        OpenRouter's keep-alive padding (sent while the model works, as long as it takes);
+        once the JSON itself has begun, a healthy upstream sends the rest at once, so it
+        must be complete within ``body_timeout`` more (a body that trickles in is a failing
+        upstream, and nothing has reached the client yet: the caller falls back)."""
+        content = response.content
         try:
-            async with asyncio.timeout(timeout):
-                return await response.read()
+            async with asyncio.timeout(timeout) as scope:
+                parts: list[bytes] = []
+                begun = body_timeout is None
+                while chunk := await content.readany():
+                    parts.append(chunk)
+                    if not begun and chunk.strip():
+                        begun = True
+                        limit = asyncio.get_running_loop().time() + body_timeout  # type: ignore[operator]
+                        if limit < (scope.when() or limit + 1):
+                            scope.reschedule(limit)
+                return b"".join(parts)
         except BaseException as exc:
             response.close()
             if isinstance(exc, asyncio.CancelledError) and not isinstance(exc, TimeoutError):
