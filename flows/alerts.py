@@ -6,6 +6,9 @@ Thin: each task is one database or channel step and retries only on transient da
 failures (lost connection, server restarting); the decisions are minerva_core.alerts'.
 A rule that cannot be measured (bad scope, unknown metric) fails its own task, is reported
 once per cooldown as a system alert, and does not stop the other rules.
+
+No feature flag stops this flow (minerva_core.flags.FLOW_AREAS): it delivers the system
+alerts of every area and watches budgets and spend, whatever is switched off.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import OperationalError
 
-from flows import _runtime
+from flows import _gate, _runtime
 from minerva_core.errors import NotFound
 from minerva_core.ledger.backfill import Backoff, PendingRow, Resolution, plan_updates, resolve_generations
 from minerva_core.ledger.backfill_store import MissingReport, report_missing, select_pending, write_charges
@@ -104,6 +104,9 @@ def backfill_costs(
     ``lookback_hours``; ``max_wait_seconds`` bounds the wait through 404s per generation."""
     if limit < 1 or lookback_hours < 1 or concurrency < 1 or max_wait_seconds < 0:
         raise ValueError("limit, lookback_hours and concurrency must be >= 1, max_wait_seconds >= 0")
+    skipped = _gate.skip_unless("provider")
+    if skipped is not None:
+        return skipped
     log = get_run_logger()
     now = datetime.now(timezone.utc)
     lookback = timedelta(hours=lookback_hours)

@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 
 from flows import _runtime
 from minerva_core.catalog import CatalogDiff, NormalisedCatalog, diff_catalog, normalise_catalog
+from minerva_core.catalog_admin import fail_unfinished_job
 from minerva_core.catalog_store import (
     SyncJob,
     apply_catalog,
@@ -58,6 +59,20 @@ def fetch_models(base_url: str | None = None) -> FetchedCatalog:
     records = asyncio.run(_fetch())
     digest = hashlib.sha256(orjson.dumps(records, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return FetchedCatalog(records, digest)
+
+
+@task(name="close-skipped-sync-job")
+def close_skipped_job(job_id: str, reason: str) -> bool:
+    with _runtime.engine().begin() as conn:
+        return fail_unfinished_job(conn, uuid.UUID(job_id), f"skipped: {reason}")
+
+
+def skip_job(job_id: str | None, skipped: dict) -> dict:
+    """A skipped run writes nothing, except to end the queued job it was started for."""
+    if job_id:
+        close_skipped_job(job_id, skipped["reason"])
+        return {**skipped, "job_id": job_id}
+    return skipped
 
 
 @task(name="open-sync-job")

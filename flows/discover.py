@@ -6,6 +6,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import _gate
 from flows import catalog_tasks as t
 from minerva_core.catalog import diff_catalog
 
@@ -19,6 +20,9 @@ def discover(
     max_price_move_ratio: float = 10.0,
 ) -> dict:
     log = get_run_logger()
+    skipped = _gate.skip_unless("provider")
+    if skipped is not None:
+        return t.skip_job(job_id, skipped)
     job = t.open_job("discover", job_id, flow_run.id)
     progress = t.start_progress("discover")
     try:

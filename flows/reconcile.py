@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from sqlalchemy.exc import OperationalError
 
-from flows import _runtime
+from flows import _gate, _runtime
 from minerva_core.billing import activity_document, load_activity_rows
 from minerva_core.billing.store import BillImport, import_bill_bytes, import_bill_file
 from minerva_core.errors import UpstreamError
@@ -125,6 +125,9 @@ def reconcile(
 ) -> dict:
     log = get_run_logger()
     period = Period.parse(period_from, period_to)
+    skipped = _gate.skip_unless("provider")
+    if skipped is not None:
+        return skipped
     tolerance = parse_tolerance(tolerance_usd)
     run_id, started_at = uuid.uuid4(), datetime.now(timezone.utc)
     directory = out_dir or str(_runtime.settings().home / "reports" / "reconciliation")

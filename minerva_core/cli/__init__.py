@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "minerva_core.cli.credentials_cmd",
     "minerva_core.cli.flow_cmd",
     "minerva_core.cli.keys_cmd",
+    "minerva_core.cli.migration_cmd",
     "minerva_core.cli.proxy_cmd",
     "minerva_core.cli.reconcile_cmd",
     "minerva_core.cli.up_cmd",

@@ -14,7 +14,7 @@ import typer
 
 from minerva_core.cli._common import console, err_console, reported_errors
 
-flow_app = typer.Typer(help="Prefect flows: discover, pricing, refresh, reconcile, alerts, backfill.")
+flow_app = typer.Typer(help="Prefect flows: discover, pricing, refresh, reconcile, alerts, backfill, guardrails.")
 
 
 def _parse_params(params: list[str]) -> dict:
@@ -32,7 +32,7 @@ def _parse_params(params: list[str]) -> dict:
 
 @flow_app.command("run")
 def run(
-    name: str = typer.Argument(..., help="discover | pricing | refresh | reconcile | alerts | backfill"),
+    name: str = typer.Argument(..., help="discover | pricing | refresh | reconcile | alerts | backfill | guardrails"),
     param: list[str] = typer.Option([], "--param", "-p", help="flow parameter key=value (JSON values allowed)"),
 ) -> None:
     """Run a flow now and print its result."""

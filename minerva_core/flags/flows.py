@@ -19,6 +19,18 @@ from minerva_core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+# The area of each flow (by its deployment name in deployments/prefect.yaml); None: the
+# flow runs whatever the flags say. Documented in minerva_core.flags.
+FLOW_AREAS: dict[str, str | None] = {
+    "discover": "provider",
+    "pricing": "provider",
+    "backfill": "provider",
+    "reconcile": "provider",
+    "refresh": "analytics",
+    "guardrails": "migration",
+    "alerts": None,
+}
+
 
 def flow_enabled(
     area: str, *, settings: Settings | None = None, conn: Connection | None = None,
@@ -54,4 +66,4 @@ def flow_enabled(
     return state.enabled, state.describe() + note
 
 
-__all__ = ["flow_enabled"]
+__all__ = ["FLOW_AREAS", "flow_enabled"]

@@ -9,6 +9,7 @@ LISTEN; a notification may be missed while disconnected).
     resolver = FlagResolver(settings, engine)            # deployment: MINERVA_DEPLOYMENT
     resolver.get("routing").enabled                       # threads: reloads when stale
     resolver.peek("routing")                              # async code: never does I/O
+    resolver.enabled("ENABLE_OPENROUTER_ROUTING")         # a hot path: the bool, nothing else
     resolver.require("routing")                           # FeatureDisabledError when off
     task = asyncio.create_task(resolver.run(listen_dsn))  # in a lifespan; cancel on shutdown
 
@@ -66,6 +67,11 @@ class FlagResolver:
     def peek(self, area: str) -> FlagState:
         """The cached state; never does I/O."""
         return self._states[flag_name(area)]
+
+    def enabled(self, flag: str) -> bool:
+        """The cached value of ``flag`` (its exact variable name, e.g. ENABLE_OPENROUTER_ROUTING):
+        no name normalisation, no I/O; for a hot path."""
+        return self._states[flag].enabled
 
     def all(self) -> list[FlagState]:
         self.refresh_if_stale()

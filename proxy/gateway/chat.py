@@ -25,6 +25,7 @@ from proxy.gateway.attempts import AttemptsFailed, Served, client_error, run_att
 from proxy.gateway.auth import authenticate, check_admin
 from proxy.gateway.config import FIRST_BYTE_TIMEOUT_HEADER
 from proxy.gateway.exchange import Exchange
+from proxy.gateway.flags import direct_route
 from proxy.gateway.recording import cost_digits
 from proxy.gateway.responses import (
     JSON,
@@ -68,7 +69,8 @@ def _first_byte_timeout(request: Request, configured: float) -> float:
     return configured
 
 
-async def chat_completion(gw: Any, request: Request, *, admin: bool) -> Response:
+async def chat_completion(gw: Any, request: Request, *, admin: bool, direct: bool = False) -> Response:
+    """``direct``: routing is switched off (proxy.gateway.flags): the named model only."""
     started = time.perf_counter()
     cfg = gw.config
     snapshot = gw.snapshot
@@ -84,7 +86,10 @@ async def chat_completion(gw: Any, request: Request, *, admin: bool) -> Response
             key = authenticate(snapshot, header, now)
         body = parse_json(await read_body(request, cfg.max_body_bytes))
         check_chat_body(body, max_tokens_limit=cfg.max_tokens_limit)
-        choice = choose_route(snapshot, body, key, default_max_tokens=cfg.default_max_tokens)
+        if direct:
+            body, choice = direct_route(gw.flags, snapshot, body, key, default_max_tokens=cfg.default_max_tokens)
+        else:
+            choice = choose_route(snapshot, body, key, default_max_tokens=cfg.default_max_tokens)
     except ApiError as exc:
         return api_error_response(exc)
 
@@ -104,11 +109,11 @@ async def chat_completion(gw: Any, request: Request, *, admin: bool) -> Response
             ex.admitted_tokens = ex.estimated_tokens
         mono = time.monotonic()
         ex.decision = decision = decide_route(
-            snapshot, choice, cooling=gw.cooling(mono), today=now.date(),
+            snapshot, choice, cooling=frozenset() if direct else gw.cooling(mono), today=now.date(),
             cache_size=cfg.decision_cache_size, cooldown_left=gw.cooldown_left(mono),
         )
         if key is not None:
-            ex.held = gw.admission.reserve(key, decision.estimated_cost, now)
+            ex.held = await gw.admission.areserve(key, decision.estimated_cost, now)
     except RateLimitError as exc:
         ex.fail("rate_limited", exc.code, 429)
         return _refused(gw, ex, exc, prices)

@@ -12,6 +12,11 @@ error is an OpenAI-style body (``responses.api_error_response``).
     GET    /metrics                                               Prometheus text
 
 ADMIN = /api/platform/ai-management/openrouter
+
+Feature flags (proxy.gateway.flags, in memory): with ENABLE_OPENROUTER_PROVIDER off the chat,
+models and admin proxy paths answer 503 feature_disabled once the caller is authenticated;
+with ENABLE_OPENROUTER_ROUTING off recommend and strategies do, and chat goes to the named
+model only.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from minerva_core.errors import ApiError, ServiceUnavailableError
 from proxy.gateway import strategies as crud
 from proxy.gateway.auth import authenticate, check_admin
 from proxy.gateway.chat import chat_completion, parse_json, read_body
+from proxy.gateway.key_info import key_info
 from proxy.gateway.responses import JSON, api_error_response, dumps, json_response
 from proxy.gateway.route import choose_route, decide_route, decision_json
 from proxy.gateway.validation import check_chat_body
@@ -64,6 +70,22 @@ def api(handler: Handler) -> Handler:
     return wrapped
 
 
+def needs(area: str) -> Callable[[Handler], Handler]:
+    """503 feature_disabled when the area's flag is off here (read from memory)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: Request) -> Response:
+            flags = _gw(request).flags
+            if not flags.on(area):
+                raise flags.disabled(area)
+            return await handler(request)
+
+        return wrapped
+
+    return decorate
+
+
 def admin(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
@@ -74,11 +96,33 @@ def admin(handler: Handler) -> Handler:
 
 
 async def chat(request: Request) -> Response:
-    return await chat_completion(_gw(request), request, admin=False)
+    gw = _gw(request)
+    flags = gw.flags
+    if not flags.on("provider"):
+        return await _provider_off(request, admin=False)
+    return await chat_completion(gw, request, admin=False, direct=not flags.on("routing"))
 
 
 async def admin_chat(request: Request) -> Response:
-    return await chat_completion(_gw(request), request, admin=True)
+    gw = _gw(request)
+    flags = gw.flags
+    if not flags.on("provider"):
+        return await _provider_off(request, admin=True)
+    return await chat_completion(gw, request, admin=True, direct=not flags.on("routing"))
+
+
+async def _provider_off(request: Request, *, admin: bool) -> Response:
+    """Authenticate as the path would, then answer that the provider is switched off."""
+    gw = _gw(request)
+    header = request.headers.get("authorization")
+    try:
+        if admin:
+            check_admin(header, gw.admin_token)
+        else:
+            authenticate(_snapshot(gw), header, datetime.now(UTC))
+        raise gw.flags.disabled("provider")
+    except ApiError as exc:
+        return api_error_response(exc)
 
 
 @api
@@ -86,10 +130,17 @@ async def list_models(request: Request) -> Response:
     gw = _gw(request)
     snapshot = _snapshot(gw)
     key = authenticate(snapshot, request.headers.get("authorization"), datetime.now(UTC))
-    return Response(snapshot.models_body(snapshot.scope_of(key), key, dumps), media_type=JSON)
+    flags = gw.flags
+    if not flags.on("provider"):
+        raise flags.disabled("provider")
+    scope = snapshot.scope_of(key)
+    if not flags.on("routing"):
+        return Response(flags.models_body(snapshot, scope), media_type=JSON)
+    return Response(snapshot.models_body(scope, key, dumps), media_type=JSON)
 
 
 @admin
+@needs("routing")
 async def recommend(request: Request) -> Response:
     gw = _gw(request)
     snapshot = _snapshot(gw)
@@ -139,18 +190,21 @@ async def _reload(gw: Any) -> None:
 
 
 @admin
+@needs("routing")
 async def strategies_list(request: Request) -> Response:
     rows = await _db(_gw(request), crud.list_strategies)
     return json_response({"object": "list", "data": rows})
 
 
 @admin
+@needs("routing")
 async def strategy_get(request: Request) -> Response:
     name = request.path_params["name"]
     return json_response(await _db(_gw(request), lambda conn: crud.get_strategy(conn, name)))
 
 
 @admin
+@needs("routing")
 async def strategy_create(request: Request) -> Response:
     gw = _gw(request)
     body = parse_json(await read_body(request, gw.config.max_body_bytes))
@@ -161,6 +215,7 @@ async def strategy_create(request: Request) -> Response:
 
 
 @admin
+@needs("routing")
 async def strategy_update(request: Request) -> Response:
     gw = _gw(request)
     name = request.path_params["name"]
@@ -177,6 +232,7 @@ async def strategy_update(request: Request) -> Response:
 
 
 @admin
+@needs("routing")
 async def strategy_delete(request: Request) -> Response:
     gw = _gw(request)
     name = request.path_params["name"]
@@ -217,6 +273,7 @@ def gateway_routes() -> list[Route]:
     return [
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/key", key_info, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/proxy/chat/completions", admin_chat, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/routing/recommend", recommend, methods=["POST"]),
         Route(strategies, strategies_list, methods=["GET"]),

@@ -2,11 +2,13 @@
 (no module globals), started and stopped by ``gateway_lifespan``.
 
     snapshot store   catalog, prices, strategies, keys (reload on NOTIFY / version poll)
-    admission        rate-limit buckets, per-key queues, budgets
+    admission        rate-limit buckets, per-key queues, budgets (shared by every process in
+                     Redis when MINERVA_REDIS_URL is set; minerva_core.shared_limits)
     cooldowns        models failing repeatedly, skipped for a while by every request
     upstream         the one aiohttp session
     ledger           durable spool here; COPY into PostgreSQL from a flusher child process
     recorder         ledger rows, budget/token settlement, metrics
+    flags            ENABLE_OPENROUTER_PROVIDER / _ROUTING in memory (reloaded with the snapshot)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from minerva_core.limits import Cooldowns
 from minerva_core.settings import Settings
 from proxy.gateway.admission import AdmissionControl
 from proxy.gateway.config import GatewayConfig
+from proxy.gateway.flags import GatewayFlags
 from proxy.gateway.flusher import ProcessLedger
 from proxy.gateway.metrics import GatewayMetrics
 from proxy.gateway.recording import Recorder
@@ -44,7 +47,8 @@ class Gateway:
         self.settings = settings
         self.config = config
         self.metrics = GatewayMetrics()
-        self.admission = AdmissionControl(max_waiters=config.max_queue_waiters)
+        self.admission = AdmissionControl(max_waiters=config.max_queue_waiters,
+                                          on_fallback=self.metrics.shared_fallback)
         self.cooldowns = Cooldowns(threshold=config.cooldown_threshold, window=config.cooldown_window_s,
                                    cooldown=config.cooldown_s)
         api_key = settings.openrouter_api_key.get_secret_value() if settings.openrouter_api_key else None
@@ -52,6 +56,7 @@ class Gateway:
         self.admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
         self.forward_headers = frozenset(name.encode("latin-1") for name in config.forwarded_header_names)
         self.store: SnapshotStore | None = None
+        self.flags = GatewayFlags(settings)
         self.writer: ProcessLedger | GatewayLedgerWriter | None = None
         self.recorder = Recorder(None, self.admission, self.metrics, delay=config.record_delay_ms / 1000)
         self.engine: Engine | None = None
@@ -91,6 +96,7 @@ class Gateway:
         self.engine = engine
         dsn = libpq_url(engine.url.render_as_string(hide_password=False))
         await self.upstream.start()
+        await self._start_shared_limits()
         if self.config.ledger_enabled:
             spool = self.config.spool_dir or Path(self.settings.home) / "spool" / "ledger"
             ledger_dsn = libpq_url(self.config.ledger_database_url) if self.config.ledger_database_url else dsn
@@ -101,6 +107,7 @@ class Gateway:
                 self.writer = GatewayLedgerWriter(ledger_dsn, spool, flush_interval=interval)
             self.recorder.writer = self.writer
             await self.writer.start()
+        await self.flags.start(engine)
         self.store = SnapshotStore(engine, dsn, self.config, self._on_swap)
         await self.store.start()
         self.started = True
@@ -109,14 +116,34 @@ class Gateway:
         self.started = False
         if self.store is not None:
             await self.store.stop()
+        await self.flags.stop()
         await self.upstream.close()
         self.recorder.drain()
+        await self.admission.close()
         if self.writer is not None:
             await self.writer.stop()
         if self._own_engine and self.engine is not None:
             self.engine.dispose()
 
+    async def _start_shared_limits(self) -> None:
+        """Connect the shared limits store when MINERVA_REDIS_URL is set. A store that does
+        not answer yet is no reason not to start: requests fall back until it does."""
+        if self.settings.redis_url is None:
+            return
+        from minerva_core.shared_limits import SharedLimits
+
+        cfg = self.config
+        shared = SharedLimits(self.settings.redis_url.get_secret_value(), prefix=cfg.shared_limits_prefix,
+                              timeout=cfg.shared_limits_timeout_ms / 1000,
+                              retry_after_failure=cfg.shared_limits_retry_s,
+                              max_connections=cfg.shared_limits_connections)
+        self.admission.shared = shared
+        self.metrics.bind_shared(up=lambda: 0.0 if shared.outage else 1.0, backlog=self.admission.backlog)
+        if await shared.ping():
+            log.info("rate limits and budgets shared through %s (prefix %s)", shared.where, shared.prefix)
+
     def _on_swap(self, old: Snapshot | None, new: Snapshot, spend: dict[str, Decimal]) -> None:
+        self.flags.on_snapshot(new.versions)
         if self.config.gc_freeze:
             # The snapshot is hundreds of thousands of long-lived objects; a full collection
             # walking them stalls the loop for ~0.2 s. Frozen, the collector skips them

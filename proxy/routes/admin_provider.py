@@ -3,6 +3,8 @@
 GET  provider/configure   the current configuration; the key only as its fingerprint
 POST provider/configure   upsert settings (omitted fields unchanged) and store a new key encrypted
 POST provider/test        reachability, key validity, latency, credits: always 200 with a status
+
+All three need the admin token, then ENABLE_OPENROUTER_PROVIDER (503 feature_disabled when off).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from minerva_core.provider_config import (
 from minerva_core.providers import NO_RETRY, Availability, OpenRouterProvider
 from minerva_core.settings import Settings
 from proxy.deps import EngineDep, HttpClientDep, SettingsDep, get_keyring, require_admin
+from proxy.routes.flags import require_flag
 from proxy.schemas.provider import (
     ConfigureRequest,
     CredentialView,
@@ -33,7 +36,8 @@ from proxy.schemas.provider import (
 )
 
 PROVIDER = "openrouter"
-router = APIRouter(prefix="/provider", tags=["admin: provider"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/provider", tags=["admin: provider"],
+                   dependencies=[Depends(require_admin), Depends(require_flag("provider"))])
 
 
 @router.get("/configure", response_model=ProviderConfigResponse)

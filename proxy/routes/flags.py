@@ -6,9 +6,10 @@ DELETE flags/{name}?deployment=    drop the override: back to '*' or the environ
 
     router = APIRouter(dependencies=[Depends(require_flag("routing"))])   # 503 feature_disabled when off
 
-The resolver lives on app.state.flags (built on first use when the lifespan did not set
-one); an override changed here takes effect at once in this process, in others on NOTIFY
-(when the resolver's run() task listens) or within its TTL.
+The resolver lives on app.state.flags: the gateway's (proxy.gateway.flags, reloaded with
+its snapshot on NOTIFY or the version poll) when the app has a started gateway, else one
+built on first use. An override changed here is read again at once in this process; other
+processes follow on NOTIFY, their version poll, or within the resolver's TTL.
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ def get_flag_resolver(request: Request) -> FlagResolver:
     state = request.app.state
     resolver = getattr(state, "flags", None)
     if resolver is None:  # two first requests may race: one resolver wins, both are equivalent
-        resolver = state.flags = FlagResolver(state.settings, state.engine)
+        gateway_flags = getattr(getattr(state, "gateway", None), "flags", None)
+        shared = getattr(gateway_flags, "resolver", None)
+        if shared is not None and shared.engine is not None:
+            resolver = state.flags = shared
+        else:
+            resolver = state.flags = FlagResolver(state.settings, state.engine)
     return resolver
 
 
@@ -127,6 +133,12 @@ def _view(engine, settings, deployment: str) -> FlagsView:
     return FlagsView(deployment=deployment, flags=flags)
 
 
+def _reread(resolver: FlagResolver) -> None:
+    """After a change: read the overrides now (this runs in a worker thread), else on next use."""
+    if not resolver.reload():
+        resolver.invalidate()
+
+
 @router.get("", response_model=FlagsView)
 def get_flags(
     engine: EngineDep, settings: SettingsDep, resolver: FlagResolverDep,
@@ -144,7 +156,7 @@ def put_flag(name: str, body: OverrideRequest, engine: EngineDep, settings: Sett
     deployment = check_deployment(body.deployment or resolver.deployment, allow_all=True)
     with engine.begin() as conn:
         set_override(conn, flag, deployment, body.enabled, actor=who, note=body.note)
-    resolver.invalidate()
+    _reread(resolver)
     return _view(engine, settings, resolver.deployment if deployment == "*" else deployment)
 
 
@@ -158,7 +170,7 @@ def delete_flag(name: str, engine: EngineDep, settings: SettingsDep, resolver: F
     if removed is None:
         raise ResourceNotFoundError(f"{flag} has no override on deployment {deployment!r}",
                                     code="override_not_found", param="deployment")
-    resolver.invalidate()
+    _reread(resolver)
     return _view(engine, settings, resolver.deployment if deployment == "*" else deployment)
 
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "reconcile": "30 2 * * *",
     "backfill": "*/5 * * * *",
     "alerts": "* * * * *",
+    "guardrails": "* * * * *",
 }
 
 

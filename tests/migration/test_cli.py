@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import typer
 from typer.testing import CliRunner
@@ -41,3 +44,15 @@ def test_rollout_rollback_evaluate_and_legacy(mig_db, monkeypatch, tmp_path):
     result = runner.invoke(app, ["migration", "legacy", "--export", str(export)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["equal"] is True
+
+
+def test_migration_is_a_command_of_the_real_entry_point():
+    """The installed `minerva` script (pyproject's [project.scripts]) lists and runs it."""
+    minerva = str(Path(sys.executable).with_name("minerva"))
+    top = subprocess.run([minerva, "--help"], capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr
+    assert "migration" in top.stdout
+    sub = subprocess.run([minerva, "migration", "--help"], capture_output=True, text=True, timeout=120)
+    assert sub.returncode == 0, sub.stderr
+    for command in ("features", "rollout", "rollback", "evaluate", "legacy"):
+        assert command in sub.stdout, command
