@@ -47,13 +47,16 @@
     │   └── ServiceUnavailableError 503: something the request needs is not there right now
     │       └── FeatureDisabledError    an ENABLE_OPENROUTER_* flag is off here; code feature_disabled
     ├── FlowLaunchError             a flow run could not be started (subprocess or deployment)
+    ├── SharedLimitsUnavailable     the shared rate-limit/budget store (Redis) did not answer in
+    │                               time; the proxy falls back to in-process limits
     ├── BillingError                a bill cannot be imported
     │   └── BillFormatError         a bad bill file; carries line (1-based) and column
     ├── ReconciliationError         the ledger cannot be reconciled as asked
     │   └── ReconciliationInputError    a bad period or tolerance, or an amount that cannot be
     │                                   held exactly (more than 24 decimals)
     ├── OptimisationError           the cost-savings analysis cannot run as asked
-    │   └── OptimisationInputError  an empty or zone-less period, a negative minimum saving
+    │   ├── OptimisationInputError  an empty or zone-less period, a negative minimum saving
+    │   └── SavingsNotReadyError    the daily savings rollup (mv_savings_daily) was never refreshed
     └── AlertError
         ├── AlertRuleError          a rule cannot be evaluated (unknown metric, bad scope value)
         └── AlertDeliveryError      a channel did not deliver; carries channel, attempts, retryable
@@ -403,6 +406,10 @@ class FlowLaunchError(MinervaError):
     refused the deployment run)."""
 
 
+class SharedLimitsUnavailable(MinervaError):
+    pass
+
+
 class AlertError(MinervaError):
     """The alerts package (``minerva_core.alerts``) failed."""
 
@@ -490,3 +497,8 @@ class OptimisationError(MinervaError):
 
 class OptimisationInputError(OptimisationError):
     """A period that is empty or has no time zone, or an unusable minimum saving."""
+
+
+class SavingsNotReadyError(OptimisationError):
+    """The daily savings rollup (mv_savings_daily) has not been populated yet: the refresh
+    flow has not run since it was created."""

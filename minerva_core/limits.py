@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 
@@ -19,15 +19,15 @@ class TokenBucket:
 
     capacity: float
     period: float = 60.0
-    level: float = -1.0
+    level: float | None = None  # None: never used (full); below 0 after a settled overrun
     updated: float = 0.0
 
     def _refill(self, now: float) -> None:
-        if self.level < 0:
+        if self.level is None:
             self.level, self.updated = self.capacity, now
             return
         rate = self.capacity / self.period
-        self.level = min(self.capacity, self.level + (now - self.updated) * rate)
+        self.level = min(self.capacity, self.level + max(0.0, now - self.updated) * rate)
         self.updated = now
 
     def wait_for(self, amount: float, now: float) -> float:
@@ -104,6 +104,14 @@ def period_start(period: str, at: datetime) -> datetime:
     if period == "day":
         return at.replace(hour=0, minute=0, second=0, microsecond=0)
     return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def period_end(period: str, at: datetime) -> datetime:
+    """The first instant of the next period (UTC day or month) after ``at``'s."""
+    start = period_start(period, at)
+    if period == "day":
+        return start + timedelta(days=1)
+    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
 
 
 @dataclass

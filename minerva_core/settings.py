@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql+psycopg://… ; unset means the embedded PostgreSQL under home.",
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis://… shared by every proxy process for rate limits and budgets; unset "
+        "means each process keeps its own.",
+    )
     secret_keys: SecretStr | None = Field(
         default=None, description="Comma-separated Fernet keys, newest first."
     )
@@ -86,6 +91,15 @@ class Settings(BaseSettings):
         url = value.get_secret_value()
         if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
             raise ValueError("must be a PostgreSQL URL (postgresql+psycopg://user@host/db)")
+        return value
+
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a Redis URL (redis://host:6379/0, rediss://… or unix://…)")
         return value
 
     @field_validator("openrouter_base_url", mode="after")

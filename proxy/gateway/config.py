@@ -10,8 +10,9 @@ field can be passed explicitly too (tests build a ``GatewayConfig(...)`` by hand
     MINERVA_GATEWAY_TOTAL_DEADLINE_S        60        all attempts of one request (to the first byte
                                                        of a stream, to the whole body otherwise)
     MINERVA_GATEWAY_CONNECT_TIMEOUT_S       5         TCP/TLS connect to the upstream
-    MINERVA_GATEWAY_FIRST_BYTE_TIMEOUT_S    10        per attempt: response headers (non-stream) or
-                                                       the first SSE data event (stream); a request
+    MINERVA_GATEWAY_FIRST_BYTE_TIMEOUT_S    10        per attempt: response headers, then the first
+                                                       SSE data event (stream) or the body from its
+                                                       first non-padding byte (non-stream); a request
                                                        may lower it with X-Minerva-First-Byte-Timeout-Ms
     MINERVA_GATEWAY_READ_IDLE_TIMEOUT_S     60        longest silence while reading a body or stream
     MINERVA_GATEWAY_POOL_LIMIT              512       upstream connections kept by the one aiohttp session
@@ -33,6 +34,13 @@ field can be passed explicitly too (tests build a ``GatewayConfig(...)`` by hand
     MINERVA_GATEWAY_DECISION_CACHE_SIZE     4096      memoised routing decisions per snapshot
     MINERVA_GATEWAY_GC_FREEZE               true      gc.freeze() after each snapshot load, so the
                                                        collector never walks the catalog (process-wide)
+    MINERVA_GATEWAY_SHARED_LIMITS_PREFIX    minerva:limits:   key prefix in the shared store
+                                                       (MINERVA_REDIS_URL, a Settings field; unset:
+                                                       each process keeps its own limits)
+    MINERVA_GATEWAY_SHARED_LIMITS_TIMEOUT_MS 50       per call to the shared store; slower or failed
+                                                       calls fall back to in-process limits
+    MINERVA_GATEWAY_SHARED_LIMITS_RETRY_S   1         after a failure, skip the store this long
+    MINERVA_GATEWAY_SHARED_LIMITS_CONNECTIONS 32      connections to the store per process
 """
 
 from __future__ import annotations
@@ -75,6 +83,10 @@ class GatewayConfig(BaseSettings):
     forward_headers: str = "http-referer,x-title"
     decision_cache_size: int = Field(default=4096, ge=0)
     gc_freeze: bool = True
+    shared_limits_prefix: str = Field(default="minerva:limits:", min_length=1)
+    shared_limits_timeout_ms: float = Field(default=50.0, gt=0)
+    shared_limits_retry_s: float = Field(default=1.0, ge=0)
+    shared_limits_connections: int = Field(default=32, ge=1)
 
     @property
     def forwarded_header_names(self) -> tuple[str, ...]:

@@ -13,6 +13,10 @@ so two apps in a process do not share series). ``GET /metrics`` renders the text
     minerva_gateway_snapshot_serial / _snapshot_age_seconds
     minerva_gateway_cooldowns_active                       models skipped right now
     minerva_gateway_queue_waiting                          requests waiting for a rate limit
+    minerva_gateway_shared_limits_fallbacks_total{op}      decisions/settlements made in process
+                                                           because the shared store was away
+    minerva_gateway_shared_limits_up                       1 store answering, 0 away, -1 not configured
+    minerva_gateway_shared_limits_backlog                  settlements waiting for the store
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ class GatewayMetrics:
                          registry=r)
         self.cooling = Gauge("minerva_gateway_cooldowns_active", "Models cooling down now", registry=r)
         self.queued = Gauge("minerva_gateway_queue_waiting", "Requests waiting for a rate limit", registry=r)
+        self.shared_fallbacks = Counter("minerva_gateway_shared_limits_fallbacks",
+                                        "Admissions, reservations and settlements done in process because "
+                                        "the shared limits store was away", ["op"], registry=r)
+        self.shared_up = Gauge("minerva_gateway_shared_limits_up", "Shared limits store: 1 answering, 0 away, "
+                               "-1 not configured", registry=r)
+        self.shared_backlog = Gauge("minerva_gateway_shared_limits_backlog",
+                                    "Budget settlements waiting for the shared store", registry=r)
+        self.shared_up.set(-1)
         self._children: dict[tuple, Any] = {}
 
     def bind(self, *, spool_depth: Callable[[], float], snapshot: Callable[[], Any],
@@ -73,6 +85,14 @@ class GatewayMetrics:
         self.age.set_function(lambda: time.time() - snapshot().loaded_at if snapshot() is not None else -1)
         self.cooling.set_function(cooling)
         self.queued.set_function(queued)
+
+    def bind_shared(self, *, up: Callable[[], float], backlog: Callable[[], float]) -> None:
+        """The shared limits store's gauges (only when MINERVA_REDIS_URL is set)."""
+        self.shared_up.set_function(up)
+        self.shared_backlog.set_function(backlog)
+
+    def shared_fallback(self, op: str) -> None:
+        self._child(self.shared_fallbacks, op).inc()
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (id(metric), labels)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from minerva_core.limits import BudgetTracker, Cooldowns, RateLimiter, budget_period_key, period_start
+from minerva_core.limits import BudgetTracker, Cooldowns, RateLimiter, budget_period_key, period_end, period_start
 
 
 def test_rpm_admits_limit_then_says_how_long_to_wait():
@@ -68,3 +68,21 @@ def test_cooldown_after_repeated_failures_within_window_only():
     cool.record_failure("x", 0)
     cool.record_success("x")
     assert not cool.record_failure("x", 1)
+
+
+def test_a_settled_overrun_is_owed_not_forgiven():
+    """A bucket driven below zero by a real count over the estimate refills from there; it
+    does not start over full."""
+    limiter = RateLimiter()
+    assert limiter.admit("k", rpm=None, tpm=1000, tokens=600, now=0).allowed
+    limiter.settle_tokens("k", 1000, estimated=600, actual=1500, now=0)  # 400 - 900 = -500
+    denied = limiter.admit("k", rpm=None, tpm=1000, tokens=100, now=0)
+    assert not denied.allowed and abs(denied.retry_after - 36.0) < 1e-9  # 600 tokens at 1000/60 per s
+    assert limiter.admit("k", rpm=None, tpm=1000, tokens=100, now=36.0).allowed
+
+
+def test_period_end_is_the_next_period_start():
+    at = datetime(2026, 12, 31, 18, tzinfo=timezone.utc)
+    assert period_end("day", at) == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert period_end("month", at) == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert period_end("month", datetime(2026, 2, 3, tzinfo=timezone.utc)) == datetime(2026, 3, 1, tzinfo=timezone.utc)
