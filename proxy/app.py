@@ -25,6 +25,7 @@ from proxy.admin import install_admin
 from proxy.errors import install_error_handlers
 from proxy.gateway import gateway_lifespan, gateway_readiness_check, install_gateway
 from proxy.jobs import FlowLauncher, SubprocessLauncher, flow_environment
+from proxy.openapi import install_openapi
 from proxy.routes import include_routers
 from proxy.routes.health import database_check, register_readiness_check
 
@@ -62,7 +63,9 @@ def create_app(
     register_readiness_check(app, "database", database_check)
     install_error_handlers(app)
     include_routers(app)
-    install_gateway(app, settings)
+    gateway = install_gateway(app, settings)
+    install_openapi(app, max_tokens_limit=gateway.config.max_tokens_limit,
+                    max_body_bytes=gateway.config.max_body_bytes)
     register_readiness_check(app, "catalog", gateway_readiness_check)
     install_admin(app)
     return app

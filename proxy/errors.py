@@ -9,6 +9,8 @@ Mapping, by exception type (never by message text):
     HTTPException (unknown route, 405)    its status
     NoSecretKeysError, InvalidSecretKeyError, FlowLaunchError, DatabaseError,
     sqlalchemy OperationalError/InterfaceError                              503 service_unavailable
+    sqlalchemy DataError                  400 invalid_request_error, code invalid_value: a request value
+                                          PostgreSQL cannot take (a NUL character, a number out of range)
     CredentialNotFoundError               404 · other CredentialError 400 · DecryptionError 500
     UpstreamError                         502 upstream_error
     anything else                         500 server_error, a fixed message; the traceback goes to
@@ -26,7 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minerva_core.errors import (
@@ -155,6 +157,14 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
                           "database_unavailable")
 
 
+async def _invalid_value(request: Request, exc: Exception) -> JSONResponse:
+    # The driver's message can quote the value; only the class goes to the log and none to the client.
+    log.warning("%s %s: a value was refused by the database: %s", request.method, request.url.path,
+                exc.__class__.__name__)
+    return error_response(400, "a value in the request cannot be used: it holds a NUL character, or a number or "
+                               "text the database cannot represent", "invalid_request_error", "invalid_value")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error; the details are in the server log", "server_error",
@@ -168,6 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MinervaError, _minerva_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(DataError, _invalid_value)
     app.add_exception_handler(Exception, _unexpected)
 
 

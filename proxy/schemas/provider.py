@@ -75,8 +75,10 @@ def _api_key(value: SecretStr) -> SecretStr:
     raw = value.get_secret_value().strip()
     if not raw:
         raise ValueError("must not be empty")
-    if any(c.isspace() or ord(c) < 32 for c in raw) or len(raw) > 1024:
-        raise ValueError("must be a single token without spaces (at most 1024 characters)")
+    # An API key travels in an HTTP header: printable ASCII only (anything else cannot be sent).
+    if not raw.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in raw) or len(raw) > 1024:
+        raise ValueError("must be a single token of printable ASCII characters without spaces "
+                         "(at most 1024 characters)")
     return SecretStr(raw)
 
 
