@@ -13,6 +13,7 @@ stored once (one run, its items not doubled).
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from minerva_core.db import migrate
+from minerva_core.emulator.config import DEFAULT_SNAPSHOT
 from tests.support.database import scratch_database
 from tests.support.emulator import arm_fault, clear_faults, running_emulator
 
@@ -46,8 +48,14 @@ CHECKSUMS = {
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    with running_emulator(seed=5) as base_url:
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The emulator on the first 200 models of the shipped snapshot: enough for a kill to land
+    mid-run, small enough that three discover runs stay quick."""
+    every = json.loads(gzip.decompress(DEFAULT_SNAPSHOT.read_bytes()))["data"]
+    models = every[:200] + [m for m in every[200:] if m["id"] == "openai/gpt-4o-mini"]  # billed below
+    snapshot = tmp_path_factory.mktemp("snapshot") / "models.json"
+    snapshot.write_text(json.dumps({"data": models}))
+    with running_emulator(seed=5, snapshot=snapshot) as base_url:
         yield base_url
 
 
@@ -126,8 +134,9 @@ def test_discover_killed_mid_run_and_rerun_equals_one_clean_run(databases, upstr
             assert conn.execute(text("SELECT status FROM model_sync_jobs")).scalars().all() == ["running"]
         halfway = _catalog(killed)
 
-        rerun = FlowProcess(killed_url, upstream, prefect_api, tmp_path / "a", "discover", fast).result()
-        once = FlowProcess(clean_url, upstream, prefect_api, tmp_path / "b", "discover", fast).result()
+        second = FlowProcess(killed_url, upstream, prefect_api, tmp_path / "a", "discover", fast)
+        reference_run = FlowProcess(clean_url, upstream, prefect_api, tmp_path / "b", "discover", fast)
+        rerun, once = second.result(), reference_run.result()  # side by side
         assert rerun["status"] == once["status"] == "succeeded"
 
         after, reference = _catalog(killed), _catalog(clean)
