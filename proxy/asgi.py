@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from minerva_core.logging_setup import configure_logging
 from minerva_core.settings import load_settings
 from proxy.app import create_app
 
 
 def app_factory() -> FastAPI:
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)

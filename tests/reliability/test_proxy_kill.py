@@ -9,6 +9,8 @@ restart (so it is the restart's replay that brings them, not luck).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import Engine, text
 
@@ -26,6 +28,7 @@ def test_sigkill_under_load_loses_and_doubles_no_answered_request(rel_db_url, re
     key, key_id = support.new_key(rel_engine, "sigkill")
     with running_proxy(rel_db_url, plain_upstream, tmp_path / "proxy", ledger_flush_interval_s=1.0) as proxy:
         assert len(proxy.group_pids()) >= 2  # the server and its flusher child
+        assert re.search(r"Z INFO proxy\.gateway\.reload: gateway snapshot \d+ loaded", proxy.log()), proxy.log()
         with ChatLoad(proxy.url, key, A, threads=4) as load:
             load.wait_for_more(150)
             proxy.kill()
