@@ -17,6 +17,7 @@ deadline bounds all attempts together.
 from __future__ import annotations
 
 import time
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ from proxy.gateway.exchange import Exchange
 from proxy.gateway.responses import UpstreamApiError
 from proxy.gateway.streaming import EventSplitter, first_events
 from proxy.gateway.upstream import parse_completion
+
+log = logging.getLogger(__name__)
 
 _STATUS_TYPES = {400: "invalid_request_error", 403: "permission_error", 404: "not_found_error",
                  408: "timeout", 409: "conflict_error", 413: "invalid_request_error",
@@ -130,6 +133,9 @@ async def run_attempts(gw: Any, ex: Exchange, body: dict[str, Any], candidates: 
             ex.upstream_s += time.perf_counter() - now
             ex.attempts.append(_attempt_record(model, now, getattr(error, "status_code", None), error, ex.started))
             metrics.attempt(model, type(error).__name__)
+            # Type and status only: an upstream's message is its text, not ours to log.
+            log.info("request %s: %s failed upstream with %s (status %s)", ex.request_id, model,
+                     type(error).__name__, getattr(error, "status_code", None))
             last = error
             if not retryable(error):
                 raise AttemptsFailed(error, final=True) from None

@@ -30,7 +30,7 @@ from tests.gateway import support
 from tests.gateway.support import A, B
 from tests.reliability.ledger_checks import await_exactly_one_row_each, problems
 from tests.support.emulator import arm_fault, clear_faults, running_emulator
-from tests.support.proxy_runner import running_proxy
+from tests.support.proxy_runner import KillableProxy, running_proxy
 
 pytestmark = pytest.mark.slow
 
@@ -66,10 +66,15 @@ def upstream() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def proxy_url(rel_db_url: str, upstream: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def proxy(rel_db_url: str, upstream: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KillableProxy]:
     home: Path = tmp_path_factory.mktemp("faults_proxy")
     with running_proxy(rel_db_url, upstream, home, first_byte_timeout_s=FIRST_BYTE_TIMEOUT_S) as proxy:
-        yield proxy.url
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def proxy_url(proxy: KillableProxy) -> str:
+    return proxy.url
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +135,8 @@ FALLBACK_CASES = [pytest.param(fault, stream, id=f"{fault}-{'sse' if stream else
 
 
 @pytest.mark.parametrize(("fault", "stream"), FALLBACK_CASES)
-def test_fault_on_the_first_model_falls_back_to_the_next(fault, stream, upstream, proxy_url, key, rel_engine) -> None:
+def test_fault_on_the_first_model_falls_back_to_the_next(fault, stream, upstream, proxy, proxy_url, key,
+                                                          rel_engine) -> None:
     arm_fault(upstream, fault, model=A, count=1)
     response = _post(proxy_url, key, stream)
 
@@ -150,6 +156,8 @@ def test_fault_on_the_first_model_falls_back_to_the_next(fault, stream, upstream
     error_class, status = FAULTS[fault]
     assert (first["model"], first["error"], first["status"]) == (A, error_class, status)
     assert (second["model"], second["error"], second["status"]) == (B, None, 200)
+    logged = f"request {row['request_id']}: {A} failed upstream with {error_class} (status {status})"
+    assert logged in proxy.log_path.read_text(), "the failed attempt is logged (type and status only)"
 
     # The proxy's own timings: the second attempt starts at once after the first failed.
     gap_ms = second["started_ms"] - (first["started_ms"] + first["latency_ms"])
