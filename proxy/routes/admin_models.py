@@ -2,6 +2,7 @@
 
 GET  models/discover           search / filter / sort / page the catalog with current prices
 POST models/sync               queue a discover or pricing job and start its flow: 202
+                               (503 feature_disabled when ENABLE_OPENROUTER_PROVIDER is off)
 GET  models/sync/{job_id}      the job's status, progress and counts
 POST models/bulk-status        disable or re-enable models, all or nothing
 """
@@ -27,6 +28,7 @@ from minerva_core.errors import FlowLaunchError, InvalidParameterError
 from minerva_core.provider_config import read_provider
 from proxy.deps import ConnDep, EngineDep, LauncherDep, require_admin
 from proxy.jobs import FlowRequest
+from proxy.routes.flags import require_flag
 from proxy.schemas.models import (
     ModelPage,
     build_filter,
@@ -81,7 +83,8 @@ def discover(
     )
 
 
-@router.post("/sync", status_code=202, response_model=SyncAccepted)
+@router.post("/sync", status_code=202, response_model=SyncAccepted,
+             dependencies=[Depends(require_flag("provider"))])
 async def start_sync(body: SyncRequest, request: Request, engine: EngineDep, launcher: LauncherDep) -> SyncAccepted:
     job, base_url = await run_in_threadpool(_queue, engine, body.kind, launcher.name)
     try:

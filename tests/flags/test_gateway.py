@@ -99,9 +99,11 @@ def test_provider_override_switches_the_gateway_off_within_seconds_and_back(prox
         "admin proxy": client.post(f"{ADMIN}/proxy/chat/completions", json={"model": A, **CHAT}, headers=AUTH_ADMIN),
         "provider/configure": client.get(f"{ADMIN}/provider/configure", headers=AUTH_ADMIN),
         "provider/test": client.post(f"{ADMIN}/provider/test", json={}, headers=AUTH_ADMIN),
+        "models/sync": client.post(f"{ADMIN}/models/sync", json={"kind": "discover"}, headers=AUTH_ADMIN),
     }
     for name, response in answers.items():
         assert (response.status_code, response.json()) == (503, expected), name
+    assert client.get(f"{ADMIN}/models/discover", headers=AUTH_ADMIN).status_code == 200  # browsing stays
     for _ in range(20):
         client.get("/v1/models", headers=bearer(key))
     assert resolver.loads == loads, "the flags were read from memory, not per request"
