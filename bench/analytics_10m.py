@@ -10,14 +10,23 @@
    rate_limited, 1% cancelled; 3% without an upstream charge yet. Plus a succeeded
    reconciliation run over days 60..30 ago (items per day x model x provider) and a failed
    one. A reused database is topped up to now at the same rate, so the recent windows
-   (last hour, day, week) have traffic.
-2. Every mv_* view refreshed as the refresh flow does it (minerva_core.views): plainly when
-   never populated, then CONCURRENTLY twice; each duration printed, then each view's rows
-   and size.
+   (last hour, day, week) have traffic. The catalog is the real 2026-08-19 snapshot (414
+   models) plus the 40 bench models, each a copy of a real benchmarked text model under the
+   bench id, priced as the rows' estimates are (model m: (m+1) x $0.1 / M prompt tokens,
+   4 x that per completion token), so the savings analysis has real work: every group has
+   candidates, some cheaper.
+2. Every mv_* view refreshed as the refresh flow does it (minerva_core.views): the closed
+   days frozen first (all history the first time), then each view in dependency order,
+   plainly when never populated, then CONCURRENTLY twice; each duration printed, then each
+   view's rows and size.
 3. The real app (create_app + uvicorn, in a child process, the analytics router mounted
    under the admin prefix) over real HTTP: each endpoint --requests times with varied
    parameters (after 5 warm-up requests each); p50/p95/max ms per endpoint. Target: p95 <=
-   300 ms on every endpoint.
+   300 ms on every endpoint, analytics/costs with its savings analysis included (read from
+   mv_savings_daily). The server keeps the parsed catalog and each analysed group's row
+   per catalog version, so a period asked again is answered from rows seen before; "costs+
+   savings new period" asks each of its periods once (nothing to reuse but the catalog), and
+   the very first savings request, which also parses the catalog, is printed apart ("cold").
 """
 
 from __future__ import annotations
@@ -149,6 +158,42 @@ def insert_rows(conn: psycopg.Connection, first: int, count: int, t0, step: time
         print(f"  rows {lo:>11,} .. {hi:>11,}  {time.perf_counter() - started:6.1f} s", flush=True)
 
 
+def seed_catalog(conn: psycopg.Connection) -> None:
+    """The real snapshot plus the 40 bench models (see the module docstring); once."""
+    import json
+    from copy import deepcopy
+
+    from minerva_core.catalog import diff_catalog, normalise_catalog
+    from minerva_core.catalog_store import apply_catalog, load_live_state
+
+    if conn.execute("SELECT 1 FROM ai_models WHERE id = 'vendor0/model-0'").fetchone():
+        return
+    payload = json.loads((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "openrouter"
+                          / "models-2026-08-19.json").read_text())
+    sources = sorted(
+        (m for m in payload["data"]
+         if ((m.get("benchmarks") or {}).get("artificial_analysis") or {}).get("intelligence_index") is not None
+         and ":" not in m["id"] and m["pricing"].get("prompt") not in ("0", "-1")
+         and m["architecture"]["input_modalities"] == ["text"] and m["architecture"]["output_modalities"] == ["text"]),
+        key=lambda m: m["id"])
+    for n in range(40):
+        model = deepcopy(sources[n * 7 % len(sources)])
+        model["id"] = model["canonical_slug"] = f"vendor{n % 8}/model-{n}"
+        model["name"] = f"Bench model {n}"
+        model["pricing"] = {"prompt": f"{(n + 1) / 10_000_000:.10f}", "completion": f"{4 * (n + 1) / 10_000_000:.10f}"}
+        model.pop("endpoints", None)
+        payload["data"].append(model)
+    engine = create_engine(db_url())
+    try:
+        with engine.begin() as sa:
+            state = load_live_state(sa)
+            catalog = normalise_catalog(payload)
+            apply_catalog(sa, catalog, diff_catalog(state.models, state.price_hashes, catalog))
+    finally:
+        engine.dispose()
+    print(f"catalog: {len(payload['data'])} models (the 2026-08-19 snapshot + 40 bench models)", flush=True)
+
+
 def generate(rows: int) -> None:
     with psycopg.connect(libpq(DB_NAME), autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
@@ -156,6 +201,7 @@ def generate(rows: int) -> None:
         meta = dict(conn.execute("SELECT key, value FROM bench_meta").fetchall())
         if meta.get("rows") == str(rows):
             print(f"reusing {DB_NAME}: {rows:,} rows generated earlier in {meta.get('seconds')} s")
+            seed_catalog(conn)
             top_up(conn, rows)
             return
         print(f"generating {rows:,} rows into {DB_NAME} …", flush=True)
@@ -175,6 +221,7 @@ def generate(rows: int) -> None:
                    "f2": midnight(now - timedelta(days=20)), "t2": midnight(now - timedelta(days=10))}
         for statement in RECONCILIATION_SQL:
             conn.execute(statement, periods if "%(" in statement else None)
+        seed_catalog(conn)
         conn.execute("ANALYZE")
         seconds = round(time.perf_counter() - started, 1)
         conn.execute("INSERT INTO bench_meta VALUES ('rows', %s), ('seconds', %s), ('step_us', %s), ('next', %s)",
@@ -202,16 +249,25 @@ def midnight(at: datetime) -> datetime:
     return at.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def refresh_views() -> None:
+def refresh_views(only_unpopulated: bool = False) -> None:
+    """Every view refreshed three times (plainly when never populated, then concurrently),
+    or, ``only_unpopulated``, just the views never populated, once."""
     from minerva_core import views
 
     engine = create_engine(db_url())
     try:
         print(f"\n{'view':<28}{'refresh':<14}{'ms':>10}")
-        for attempt in range(3):
+        for attempt in range(1 if only_unpopulated else 3):
+            started = time.perf_counter()
+            with engine.begin() as conn:  # as the refresh flow does first
+                frozen = views.freeze_closed_days(conn)
+            print(f"{'(freeze closed days: ' + str(frozen) + ')':<42}{(time.perf_counter() - started) * 1000:>10,.0f}",
+                  flush=True)
             with engine.connect() as conn:
                 listed = views.materialized_views(conn)
             for name, populated in listed:
+                if only_unpopulated and populated:
+                    continue
                 outcome = views.refresh_view(engine, name, populated)
                 kind = "concurrently" if outcome.concurrently else "plain"
                 print(f"{name:<28}{kind:<14}{outcome.duration_ms:>10,}{'  FAILED ' + outcome.error if outcome.error else ''}",
@@ -270,7 +326,11 @@ def variants(rng: random.Random, keys: list[str]) -> dict[str, list[dict]]:
     costs = [{"group_by": rng.choice(["day", "model", "provider", "key"]), "savings": "false",
               **({"from": f"-{rng.choice([7, 30, 90])}d"} if rng.random() < 0.6 else {})} for _ in range(200)]
     with_savings = [{k: v for k, v in c.items() if k != "savings"} for c in costs]
-    return {"usage": usage, "performance": performance, "costs": costs, "costs+savings": with_savings}
+    # periods asked once each (no row of any earlier answer to reuse): the uncached analysis
+    days = rng.sample([d for d in range(1, 90) if d not in (7, 30, 90)], 55)
+    first_ask = [{"group_by": rng.choice(["day", "model", "provider", "key"]), "from": f"-{d}d"} for d in days]
+    return {"usage": usage, "performance": performance, "costs": costs, "costs+savings": with_savings,
+            "costs+savings new period": first_ask}
 
 
 def fix_params(params: dict, now) -> dict:
@@ -300,13 +360,16 @@ def fire(requests: int, savings_requests: int) -> bool:
         rng = random.Random(20261128)
         met = True
         slowest: list[tuple] = []
-        print(f"\n{'endpoint':<26}{'n':>5}{'ok':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'avg KB':>9}")
+        print(f"\n{'analytics/':<26}{'n':>5}{'ok':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'avg KB':>9}")
         with httpx.Client(headers=headers, timeout=60) as client:
             for endpoint, cases in variants(rng, keys).items():
                 path = endpoint.split("+")[0]
-                n = requests if endpoint != "costs+savings" else savings_requests
-                for params in cases[:5 if n else 0]:  # warm-up
+                n = savings_requests if endpoint.startswith("costs+savings") else requests
+                for i, params in enumerate(cases[:5 if n else 0]):  # warm-up
+                    started = time.perf_counter()
                     client.get(f"{base}/analytics/{path}", params=fix_params(params, now))
+                    if endpoint == "costs+savings" and i == 0:
+                        cold = (time.perf_counter() - started) * 1000
                 timings, sizes, ok = [], [], 0
                 for params in cases[5:5 + n]:
                     started = time.perf_counter()
@@ -321,15 +384,15 @@ def fire(requests: int, savings_requests: int) -> bool:
                 if not timings:
                     continue
                 p95 = pct(timings, 0.95)
-                if endpoint != "costs+savings":  # the optimiser reads the raw ledger: reported, not targeted
-                    met &= p95 <= 300 and ok == len(timings)
-                print(f"analytics/{endpoint:<16}{len(timings):>5}{ok:>5}{statistics.median(timings):>10.1f}"
+                met &= p95 <= 300 and ok == len(timings)
+                print(f"{endpoint:<26}{len(timings):>5}{ok:>5}{statistics.median(timings):>10.1f}"
                       f"{p95:>10.1f}{max(timings):>10.1f}{statistics.mean(sizes):>9.1f}", flush=True)
-        print("\nslowest requests (views only):")
-        for ms, endpoint, params, size in sorted((t for t in slowest if t[1] != "costs+savings"), key=lambda t: -t[0])[:6]:
-            print(f"  {ms:8.1f} ms  {endpoint:<12} {size:>8} B  {params}")
-        print(f"\ntarget p95 <= 300 ms on every endpoint: {'met' if met else 'MISSED'}"
-              " (analytics/costs+savings excluded: find_savings scans the ledger)")
+        if savings_requests:
+            print(f"analytics/costs+savings: cold (first request, parses the catalog) {cold:.1f} ms")
+        print("\nslowest requests:")
+        for ms, endpoint, params, size in sorted(slowest, key=lambda t: -t[0])[:6]:
+            print(f"  {ms:8.1f} ms  {endpoint:<14} {size:>8} B  {params}")
+        print(f"\ntarget p95 <= 300 ms on every endpoint (costs+savings included): {'met' if met else 'MISSED'}")
         return met
     finally:
         server.stop()
@@ -340,9 +403,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--fresh", action="store_true", help="drop and regenerate the bench database")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per endpoint")
-    parser.add_argument("--savings-requests", type=int, default=10,
-                        help="timed analytics/costs requests with savings (find_savings reads the raw ledger)")
-    parser.add_argument("--skip-refresh", action="store_true", help="reuse the views as they are")
+    parser.add_argument("--savings-requests", type=int, default=50,
+                        help="timed analytics/costs requests with savings (from mv_savings_daily)")
+    parser.add_argument("--skip-refresh", action="store_true",
+                        help="reuse the views as they are (a view never populated is still refreshed once)")
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -352,8 +416,7 @@ def main() -> int:
           f"run {uuid.uuid4().hex[:8]}; cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}")
     prepare_database(args.fresh)
     generate(args.rows)
-    if not args.skip_refresh:
-        refresh_views()
+    refresh_views(only_unpopulated=args.skip_refresh)
     return 0 if fire(args.requests, args.savings_requests) else 1
 
 

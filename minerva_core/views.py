@@ -19,19 +19,59 @@ class RefreshOutcome:
     error: str | None = None
 
 
+REFRESH_WORK_MEM = "256MB"  # one refresh runs at a time: a few workers x this, on a 24 GiB machine
+_VIEWS_SQL = text(
+    "SELECT matviewname, ispopulated FROM pg_matviews "
+    "WHERE schemaname = current_schema() AND matviewname LIKE 'mv\\_%' ORDER BY matviewname"
+)
+# (view, a materialized view it reads): its rewrite rule's dependencies on other views
+_SOURCES_SQL = text(
+    """
+    SELECT DISTINCT v.relname AS view, s.relname AS source
+      FROM pg_class v
+      JOIN pg_rewrite r ON r.ev_class = v.oid
+      JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                      AND d.refclassid = 'pg_class'::regclass
+      JOIN pg_class s ON s.oid = d.refobjid
+     WHERE v.relkind = 'm' AND s.relkind = 'm' AND s.oid <> v.oid
+       AND v.relnamespace = current_schema()::regnamespace
+    """
+)
+
+
+def dependency_order(names: list[str], sources: dict[str, set[str]]) -> list[str]:
+    """``names`` with every view after the views it reads (ties by name). Pure. A cycle
+    cannot exist between views; any name left over is appended in name order."""
+    pending = sorted(names)
+    done: list[str] = []
+    placed: set[str] = set()
+    while pending:
+        ready = [n for n in pending if not (sources.get(n, set()) & set(pending)) - placed]
+        if not ready:
+            ready = pending
+        first = ready[0]
+        done.append(first)
+        placed.add(first)
+        pending.remove(first)
+    return done
+
+
 def materialized_views(conn: Connection) -> list[tuple[str, bool]]:
-    """(name, populated) of every mv_* view in dependency-safe (name) order."""
-    rows = conn.execute(
-        text(
-            "SELECT matviewname, ispopulated FROM pg_matviews "
-            "WHERE schemaname = current_schema() AND matviewname LIKE 'mv\\_%' ORDER BY matviewname"
-        )
-    ).all()
-    return [(r.matviewname, r.ispopulated) for r in rows]
+    """(name, populated) of every mv_* view, each after the views it reads (a view derived
+    from another is refreshed after its source, in the same run), else in name order."""
+    listed = {r.matviewname: r.ispopulated for r in conn.execute(_VIEWS_SQL)}
+    sources: dict[str, set[str]] = {}
+    for r in conn.execute(_SOURCES_SQL):
+        sources.setdefault(r.view, set()).add(r.source)
+    return [(name, listed[name]) for name in dependency_order(list(listed), sources)]
 
 
 def refresh_view(engine: Engine, name: str, populated: bool) -> RefreshOutcome:
-    """REFRESH … CONCURRENTLY when the view is populated (readers never block), else plainly."""
+    """REFRESH … CONCURRENTLY when the view is populated (readers never block), else plainly;
+    then ANALYZE it in the same transaction, so the planner sees the new rows' statistics
+    at once (autovacuum would get to a materialized view late, if at all). The refresh's
+    sorts and hashes get REFRESH_WORK_MEM (per worker), so rebuilding a view of hundreds of
+    thousands of groups does not spill to disk."""
     if not name.startswith("mv_") or not name.replace("_", "").isalnum():
         raise DatabaseError(f"refusing to refresh {name!r}: not a Minerva materialized view")
     concurrently = populated
@@ -39,13 +79,21 @@ def refresh_view(engine: Engine, name: str, populated: bool) -> RefreshOutcome:
     started = time.perf_counter()
     try:
         with engine.begin() as conn:
+            conn.execute(text(f"SET LOCAL work_mem = '{REFRESH_WORK_MEM}'"))
             conn.execute(text(statement))
+            conn.execute(text(f'ANALYZE "{name}"'))
     except Exception as exc:  # recorded per view; one broken view must not stop the others
         return RefreshOutcome(name, int((time.perf_counter() - started) * 1000), concurrently, f"{exc.__class__.__name__}: {exc}"[:1000])
     return RefreshOutcome(name, int((time.perf_counter() - started) * 1000), concurrently)
 
 
+CATALOG_CHANNEL = "minerva_catalog"  # the proxy's LISTEN channel (proxy/gateway/reload.py)
+
+
 def record_refreshes(conn: Connection, outcomes: list[RefreshOutcome], started_at: datetime, flow_run_id: str | None) -> None:
+    """One materialized_view_refreshes row per outcome; when a view was refreshed, a NOTIFY
+    on the proxy's channel (delivered at commit), so proxies re-read the health view now
+    rather than at their next version poll."""
     for outcome in outcomes:
         conn.execute(
             text(
@@ -57,6 +105,21 @@ def record_refreshes(conn: Connection, outcomes: list[RefreshOutcome], started_a
                 "st": "failed" if outcome.error else "succeeded", "e": outcome.error, "f": flow_run_id,
             },
         )
+    if any(o.error is None for o in outcomes):
+        conn.execute(text("SELECT pg_notify(:channel, 'materialized_view_refreshes')"), {"channel": CATALOG_CHANNEL})
+
+
+FREEZE_AFTER_DAYS = 7  # a day this old is frozen: the cost backfill looks back 72 hours
+
+
+def freeze_closed_days(conn: Connection, after_days: int = FREEZE_AFTER_DAYS) -> int:
+    """Roll the UTC days older than ``after_days`` up into the frozen daily tables (see
+    sql/20261128004200_frozen_daily_rollups.sql), so the next refresh of mv_usage_daily and
+    mv_savings_daily reads only recent ledger rows. Returns the days frozen (-1: all history,
+    the first time; 0: none). Call before refreshing the views, in its own transaction."""
+    return int(conn.execute(
+        text("SELECT freeze_daily_rollups((now() AT TIME ZONE 'UTC')::date - :days)"), {"days": after_days},
+    ).scalar_one())
 
 
 def ensure_ledger_partitions(conn: Connection, now: datetime | None = None, months_ahead: int = 2) -> None:

@@ -2,14 +2,14 @@
 spend, and the savings the optimiser finds.
 
     group_by day | model | provider -> mv_cost_daily (which also says what is reconciled)
-    group_by key                    -> mv_usage_daily (reconciliation is not per key)
-    budgets                         -> mv_usage_daily spend in each key's current period
+    group_by key                    -> mv_usage_daily_by_key (reconciliation is not per key)
+    budgets                         -> mv_usage_daily_by_key spend in each key's current period
                                        (UTC day or month, as the proxy counts it) vs budget_usd
     reconciliation                  -> mv_cost_daily over [from, to)
-    savings                         -> minerva_core.optimisation.find_savings(conn, from, to)
-                                       when that module is installed (see find_savings_for);
-                                       it reads the ledger itself (seconds at 10 M rows), so
-                                       savings=false leaves it out
+    savings                         -> minerva_core.optimisation.find_savings(conn, from, to,
+                                       source="rollup"): mv_savings_daily over the same whole
+                                       UTC days (see find_savings_for); savings=false leaves
+                                       it out
 
 spend_usd is what budgets count: the upstream charge, or Minerva's estimate until it is known.
 """
@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from minerva_core.analytics import views
 from minerva_core.analytics.results import BudgetUse, CostReport, CostRow, Reconciliation, Savings
 from minerva_core.analytics.usage import key_names
+from minerva_core.errors import SavingsNotReadyError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def breakdown_sql(query: CostQuery) -> tuple[str, dict[str, Any]]:
     if query.group_by == "key":
         return (
             f"SELECT NULLIF(api_key_id, '{views.NO_KEY}'::uuid) AS api_key_id, {_SPEND}\n"
-            f"  FROM {views.USAGE_DAILY} WHERE day >= :start AND day < :end\n"
+            f"  FROM {views.USAGE_DAILY_BY_KEY} WHERE day >= :start AND day < :end\n"
             " GROUP BY api_key_id ORDER BY api_key_id"
         ), params
     column = _BY_COST_VIEW[query.group_by]
@@ -83,7 +84,7 @@ SELECT coalesce(sum(spend_usd) FILTER (WHERE reconciled), 0)     AS reconciled_s
 BUDGETS_SQL = f"""
 WITH spend AS (  -- one range scan of this month's rows, then per key
     SELECT api_key_id, sum(spend_usd) AS month_usd, sum(spend_usd) FILTER (WHERE day = :today) AS day_usd
-      FROM {views.USAGE_DAILY}
+      FROM {views.USAGE_DAILY_BY_KEY}
      WHERE day >= :month_start AND day <= :today
      GROUP BY api_key_id
 )
@@ -151,19 +152,22 @@ def totals(rows: list[CostRow], recon: Reconciliation) -> CostRow:
     )
 
 
-def find_savings_for(conn: Connection, start: datetime, end: datetime) -> Savings:
+def find_savings_for(conn: Connection, start: datetime, end: datetime, *, cache: Any = None) -> Savings:
     """Integration point with the optimiser (minerva_core.optimisation):
-    ``find_savings(conn, period_from, period_to) -> SavingsReport`` over [start, end), aware
-    UTC datetimes (half-open). Absent -> an empty list with a note; a failure is logged and
-    noted, so the cost figures still answer. Note: the optimiser reads the ledger itself
-    (per (app, model) sums of the period), the one part of this answer not from a view."""
+    ``find_savings(conn, period_from, period_to, source="rollup") -> SavingsReport`` over
+    [start, end), UTC midnights (whole days, as the rest of the cost report), read from the
+    daily savings rollup (mv_savings_daily), never the raw ledger. ``cache``: a CatalogCache
+    kept by the caller between requests. Absent -> an empty list with a note; a rollup never
+    refreshed -> a note; a failure is logged and noted, so the cost figures still answer."""
     try:
         from minerva_core.optimisation import find_savings
     except ImportError:
         return Savings(False, [], None, "savings analysis is not available: minerva_core.optimisation "
                                         "(find_savings) is not installed")
     try:
-        report = find_savings(conn, start, end)
+        report = find_savings(conn, start, end, source="rollup", cache=cache)
+    except SavingsNotReadyError as exc:
+        return Savings(False, [], None, str(exc))
     except Exception as exc:  # the optimiser's failure must not take the cost report down with it
         log.exception("find_savings failed for %s .. %s", start, end)
         conn.rollback()
@@ -194,15 +198,20 @@ def _summarise(report: Any) -> tuple[list[Any], Any]:
     return [], report
 
 
-def cost_report(conn: Connection, query: CostQuery, *, now: datetime, include_savings: bool = True) -> CostReport:
+def cost_report(conn: Connection, query: CostQuery, *, now: datetime, include_savings: bool = True,
+                savings_cache: Any = None) -> CostReport:
+    """The cost report of ``query``; ``savings_cache`` (an optimisation CatalogCache kept by
+    the caller) spares the savings analysis a catalog parse per request."""
     recon = reconciliation(conn, query)
     rows = breakdown(conn, query)
-    source = views.USAGE_DAILY if query.group_by == "key" else views.COST_DAILY
+    source = views.USAGE_DAILY_BY_KEY if query.group_by == "key" else views.COST_DAILY
     as_instant = lambda d: datetime(d.year, d.month, d.day, tzinfo=timezone.utc)  # noqa: E731
     return CostReport(
         group_by=query.group_by, start=query.start, end=query.end, rows=rows, totals=totals(rows, recon),
         budgets=budgets(conn, now), reconciliation=recon,
-        refreshed_at=views.refreshed_at(conn, source, views.COST_DAILY, views.USAGE_DAILY),
-        savings=find_savings_for(conn, as_instant(query.start), as_instant(query.end)) if include_savings
+        refreshed_at=views.refreshed_at(conn, source, views.COST_DAILY, views.USAGE_DAILY_BY_KEY,
+                                        *((views.SAVINGS_DAILY,) if include_savings else ())),
+        savings=find_savings_for(conn, as_instant(query.start), as_instant(query.end), cache=savings_cache)
+        if include_savings
         else Savings(False, [], None, "not requested (savings=false)"),
     )

@@ -6,12 +6,14 @@ A view that was never refreshed cannot be read: that is answered as 503 (not rea
 a database failure.
 
 Refresh cost, measured by bench/analytics_10m.py (10 M ledger rows over 90 days, a shared
-2-CPU machine under load 3-6; this supersedes the "a few seconds" in the migration's header,
-which is history and stays as applied): one REFRESH CONCURRENTLY of mv_usage_daily 35-60 s,
-mv_usage_hourly 25-50 s, mv_cost_daily 20-30 s, mv_model_performance 14-22 s, the four
-derived views 13-17 s together, 110-150 s per refresh run. The remedy named there (closed
-months frozen into rollup tables, views over the open months) needs a writer task in the
-refresh flow.
+2-CPU machine). Before 20261128004100/004200: 110-150 s per refresh run (mv_usage_daily
+35-60 s, mv_usage_hourly 25-50 s, mv_cost_daily 20-50 s, mv_model_performance 14-22 s, the
+derived views 13-17 s). Since: mv_cost_daily reads mv_usage_daily_by_model (0.1-0.2 s);
+days older than a week are frozen into tables once (freeze_daily_rollups: 33 s for 60 days
+at this size the first time, milliseconds per run after), so mv_usage_daily reads those
+tables and mv_usage_hourly (3 s) and mv_savings_daily a week of the ledger (5-9 s). A run
+takes 44-50 s, mostly mv_usage_hourly (15-19 s) and mv_model_performance (8-10 s), which
+read fixed recent windows (35 and 14 days) and so no longer grow with history.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ OBJECT_NOT_IN_PREREQUISITE_STATE = "55000"  # "materialized view ... has not bee
 
 USAGE_HOURLY = "mv_usage_hourly"
 USAGE_DAILY = "mv_usage_daily"
+USAGE_DAILY_BY_KEY = "mv_usage_daily_by_key"  # mv_usage_daily summed over model and provider
 USAGE_ALL_DIMENSIONS = frozenset({"key", "app", "model", "provider", "status"})
 # Per bucket family, the usage views and the dimensions each holds, smallest first: a query
 # reads the first one holding every dimension it groups or filters by.
@@ -43,12 +46,13 @@ USAGE_VIEWS = {
         (USAGE_HOURLY, USAGE_ALL_DIMENSIONS),
     ),
     "daily": (
-        ("mv_usage_daily_by_key", frozenset({"key", "app", "status"})),
+        (USAGE_DAILY_BY_KEY, frozenset({"key", "app", "status"})),
         ("mv_usage_daily_by_model", frozenset({"model", "provider", "status"})),
         (USAGE_DAILY, USAGE_ALL_DIMENSIONS),
     ),
 }
 COST_DAILY = "mv_cost_daily"
+SAVINGS_DAILY = "mv_savings_daily"  # what the savings analysis reads (minerva_core/optimisation)
 MODEL_PERFORMANCE = "mv_model_performance"
 
 

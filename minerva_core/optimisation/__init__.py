@@ -31,14 +31,22 @@ The rules, conservative on purpose (a reported saving must be one that was reall
   current price (lower bound), so a mere price cut of the used model is not called a switch.
   saving = actual charge - candidate estimate; saving % of the actual charge.
 
+Where the groups come from: ``find_savings(..., source="ledger")`` (the default) sums the raw
+ledger rows of any period, as of now; ``source="rollup"`` sums mv_savings_daily (per UTC day,
+refreshed by the refresh flow) for periods of whole UTC days: the same figures over the rows
+its last refresh saw, in milliseconds instead of a scan of the ledger. The analytics API
+reads the rollup; reconciliation and the CLI read the ledger.
+
 Modules: ``report`` (policy, group, rows, rollups, report), ``candidates`` (requirements,
-quality rule, price bounds, cheapest candidate), ``analysis`` (``analyse_savings``, pure) and
-``store`` (the two SQL loaders and ``find_savings``; imported on first use, so the pure
-modules pull in no sqlalchemy).
+quality rule, price bounds, cheapest candidate, the per-catalog ``CandidatePool``),
+``analysis`` (``analyse_savings``, pure), ``cache`` (``CatalogCache``: catalog and pools kept
+per catalog version) and ``store`` (the SQL loaders and ``find_savings``; imported on first
+use, so the pure modules pull in no sqlalchemy).
 """
 
 from minerva_core.optimisation.analysis import analyse_group, analyse_savings
-from minerva_core.optimisation.candidates import price_bounds, requirements_for
+from minerva_core.optimisation.cache import CatalogCache
+from minerva_core.optimisation.candidates import CandidatePool, price_bounds, requirements_for
 from minerva_core.optimisation.report import (
     ALREADY_CHEAPEST,
     BELOW_MINIMUM,
@@ -55,7 +63,8 @@ from minerva_core.optimisation.report import (
     UsageGroup,
 )
 
-_STORE = frozenset({"catalog_from_rows", "find_savings", "load_catalog", "load_groups"})
+_STORE = frozenset({"catalog_from_rows", "catalog_version", "find_savings", "load_catalog", "load_groups",
+                    "load_rollup_groups"})
 
 
 def __getattr__(name: str):
@@ -76,6 +85,8 @@ __all__ = [
     "SAVING",
     "UNATTRIBUTED",
     "UNKNOWN_MODEL",
+    "CandidatePool",
+    "CatalogCache",
     "Rollup",
     "SavingsPolicy",
     "SavingsReport",
@@ -84,9 +95,11 @@ __all__ = [
     "analyse_group",
     "analyse_savings",
     "catalog_from_rows",
+    "catalog_version",
     "find_savings",
     "load_catalog",
     "load_groups",
+    "load_rollup_groups",
     "price_bounds",
     "requirements_for",
 ]

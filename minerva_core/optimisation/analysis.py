@@ -9,7 +9,7 @@ from decimal import Context, Decimal, localcontext
 from typing import Iterable, Mapping
 
 from minerva_core.errors import InvalidUsageError
-from minerva_core.optimisation.candidates import cheapest_candidate, used_model_cost, used_usage
+from minerva_core.optimisation.candidates import CandidatePool, cheapest_candidate, used_model_cost, used_usage
 from minerva_core.optimisation.report import (
     ALREADY_CHEAPEST,
     BELOW_MINIMUM,
@@ -38,8 +38,10 @@ def analyse_group(
     policy: SavingsPolicy = SavingsPolicy(),
     *,
     today: date | None = None,
+    pool: CandidatePool | None = None,
 ) -> SavingsRow:
-    """The group's row: its cheapest qualifying candidate and the saving, or why there is none."""
+    """The group's row: its cheapest qualifying candidate and the saving, or why there is none.
+    ``pool``: a CandidatePool over the same catalog, prices and policy, shared between groups."""
 
     def row(status: str, **more) -> SavingsRow:
         return SavingsRow(
@@ -58,8 +60,8 @@ def analyse_group(
         used_usage(group)
     except InvalidUsageError:
         return row(INCONSISTENT_USAGE)
-    current = used_model_cost(prices.get(used.id), group)
-    choice = cheapest_candidate(catalog, prices, used, group, policy, today=today)
+    current = used_model_cost(prices.get(used.id), group, pool if pool is not None and pool.prices is prices else None)
+    choice = cheapest_candidate(catalog, prices, used, group, policy, today=today, pool=pool)
     if choice.model_id is None:
         return row(NO_CANDIDATE, used_model_current_usd=current)
     assert choice.cost_usd is not None
@@ -84,12 +86,20 @@ def analyse_savings(
     today: date | None = None,
     period_from: datetime | None = None,
     period_to: datetime | None = None,
+    pool: CandidatePool | None = None,
 ) -> SavingsReport:
     """Every group analysed; savings of at least ``min_saving_usd`` listed (largest first,
-    at most ``limit``; None lists all), the rest in ``skipped`` with their status."""
+    at most ``limit``; None lists all), the rest in ``skipped`` with their status. ``pool``
+    (a CandidatePool over the same catalog, prices and policy) may be kept and passed again
+    while the catalog is unchanged (it then also keeps each group's row); without one, a
+    fresh one serves this call."""
+    if pool is None or pool.catalog is not catalog or pool.prices is not prices or pool.policy != policy:
+        pool = CandidatePool(catalog, prices, policy)
     listed: list[SavingsRow] = []
     skipped: list[SavingsRow] = []
-    for r in (analyse_group(g, catalog, prices, policy, today=today) for g in groups):
+    rows = (pool.analysed(g, today, lambda g=g: analyse_group(g, catalog, prices, policy, today=today, pool=pool))
+            for g in groups)
+    for r in rows:
         if r.status == SAVING and r.saving_usd >= min_saving_usd:
             listed.append(r)
         else:  # a saving under the threshold stays visible, not counted as a saving

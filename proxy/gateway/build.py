@@ -5,7 +5,9 @@
   left out with a warning, never guessed.
 * prices: ``Pricing`` from the price row's raw upstream object (else its columns); a
   variable or unreadable price means no cost estimate for that model.
-* health: from ai_model_endpoints, per model the best endpoint's figures.
+* health: measured from the proxy's own traffic (mv_model_performance) where the sample is
+  large enough, each figure falling back to ai_model_endpoints (per model the best
+  endpoint's figures); see ``merge_health``.
 * strategies: the rows that validate, plus the built-ins from the code if rows are missing.
 * keys: by hash; revoked keys are kept (to say "revoked").
 """
@@ -57,6 +59,31 @@ def health_from_endpoints(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, 
         if any(v is not None for v in f.values())
     }
     return health, providers
+
+
+MEASURED_SAMPLE = 20  # requests behind measured figures before they outrank the endpoints' stats
+
+
+def merge_health(endpoints: Mapping[str, ModelHealth],
+                 measured: Mapping[str, Mapping[str, Any]]) -> dict[str, ModelHealth]:
+    """Per model: with at least MEASURED_SAMPLE measured requests, the measured figures
+    (latency, time to first token, error rate, uptime, throughput), each missing one taken
+    from the endpoints' stats; with fewer, the endpoints' figures, each missing one taken
+    from the measurement. ``requests`` is the sample behind the figures that lead."""
+    out = dict(endpoints)
+    for model_id, fields in measured.items():
+        mine, theirs = ModelHealth(**fields), endpoints.get(model_id)
+        if theirs is None:
+            out[model_id] = mine
+            continue
+        lead, other = (mine, theirs) if mine.requests >= MEASURED_SAMPLE else (theirs, mine)
+        out[model_id] = ModelHealth(
+            **{name: getattr(other, name) if getattr(lead, name) is None else getattr(lead, name)
+               for name in ("p50_latency_ms", "p95_latency_ms", "ttft_ms", "error_rate", "uptime",
+                            "throughput_tps")},
+            requests=lead.requests,
+        )
+    return out
 
 
 def _pricing(row: Mapping[str, Any]) -> Pricing | None:
@@ -154,7 +181,8 @@ def build_snapshot(rows: SnapshotRows, serial: int = 1, previous: Snapshot | Non
 
 
 def _catalog(rows: SnapshotRows) -> tuple[Catalog, dict[str, Pricing], list[dict[str, Any]]]:
-    health, providers = health_from_endpoints(rows.endpoints)
+    endpoint_health, providers = health_from_endpoints(rows.endpoints)
+    health = merge_health(endpoint_health, rows.health)
     models = []
     prices: dict[str, Pricing] = {}
     listing = []
@@ -178,4 +206,4 @@ def _catalog(rows: SnapshotRows) -> tuple[Catalog, dict[str, Pricing], list[dict
     return Catalog(models, health), prices, listing
 
 
-__all__ = ["build_snapshot", "health_from_endpoints", "strategy_entries"]
+__all__ = ["build_snapshot", "health_from_endpoints", "merge_health", "strategy_entries"]

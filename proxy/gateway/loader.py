@@ -1,5 +1,11 @@
 """Reading the snapshot's rows and the keys' current spend from PostgreSQL (SQLAlchemy Core,
-synchronous: the reloader runs these in a worker thread, never on the request path)."""
+synchronous: the reloader runs these in a worker thread, never on the request path).
+
+Measured health comes from mv_model_performance (``minerva_core.analytics.load_model_health``).
+A view refresh bumps no catalog_versions row, so the versions the reloader compares carry
+one more entry, ``HEALTH_VERSION``: the id of the view's last successful refresh recorded by
+the refresh flow (which also NOTIFYs minerva_catalog after recording, so proxies reload at
+once instead of at the next poll)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
+from minerva_core.analytics.health import load_model_health
 from minerva_core.limits import period_start
 from proxy.gateway.state import KeyInfo, SnapshotRows
 
@@ -47,7 +54,18 @@ KEYS_SQL = text(
       FROM api_keys
     """
 )
-VERSIONS_SQL = text("SELECT table_name, version FROM catalog_versions")
+HEALTH_VIEW = "mv_model_performance"
+HEALTH_VERSION = "mv_model_performance"  # a pseudo-table in the versions: the view's last recorded refresh
+VERSIONS_QUERY = f"""
+    SELECT table_name, version FROM catalog_versions
+    UNION ALL
+    SELECT '{HEALTH_VERSION}', coalesce(max(id), 0) FROM materialized_view_refreshes
+     WHERE view_name = '{HEALTH_VIEW}' AND status = 'succeeded'
+"""
+VERSIONS_SQL = text(VERSIONS_QUERY)
+HEALTH_POPULATED_SQL = text(
+    f"SELECT ispopulated FROM pg_matviews WHERE schemaname = current_schema() AND matviewname = '{HEALTH_VIEW}'"
+)
 SPEND_SQL = text(
     """
     SELECT api_key_id::text AS key_id,
@@ -65,13 +83,24 @@ def fetch_versions(conn: Connection) -> dict[str, int]:
     return {r.table_name: int(r.version) for r in conn.execute(VERSIONS_SQL)}
 
 
-CATALOG_TABLES = ("ai_models", "ai_model_prices", "ai_model_endpoints")
+CATALOG_TABLES = ("ai_models", "ai_model_prices", "ai_model_endpoints", HEALTH_VERSION)
+
+
+def fetch_health(conn: Connection) -> dict[str, dict]:
+    """{model id: ModelHealth fields} measured from the proxy's own traffic; {} while the
+    view was never refreshed (checked first: a failed read would end the snapshot's
+    transaction)."""
+    if not conn.execute(HEALTH_POPULATED_SQL).scalar():
+        return {}
+    return load_model_health(conn)
 
 
 def fetch_rows(conn: Connection, previous: dict[str, int] | None = None) -> SnapshotRows:
     """Every row a snapshot is built from, in one REPEATABLE READ view of the database.
     With ``previous`` (the versions the current snapshot was built at) the catalog tables
-    are read only if one of them changed: a new key or strategy costs milliseconds."""
+    are read only if one of them changed (a refresh of the health view counts as a change of
+    the catalog: the routing indexes are rebuilt with the new figures); a new key or strategy
+    costs milliseconds."""
     conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
     versions = fetch_versions(conn)
     catalog = previous is None or any(versions.get(t) != previous.get(t) for t in CATALOG_TABLES)
@@ -79,6 +108,7 @@ def fetch_rows(conn: Connection, previous: dict[str, int] | None = None) -> Snap
         versions=versions,
         models=[dict(r._mapping) for r in conn.execute(MODELS_SQL)] if catalog else [],
         endpoints=[dict(r._mapping) for r in conn.execute(ENDPOINTS_SQL)] if catalog else [],
+        health=fetch_health(conn) if catalog else {},
         strategies=[dict(r._mapping) for r in conn.execute(STRATEGIES_SQL)],
         keys=[dict(r._mapping) for r in conn.execute(KEYS_SQL)],
         catalog_loaded=catalog,
@@ -105,4 +135,5 @@ def fetch_spend(conn: Connection, keys: Iterable[KeyInfo], now: datetime | None 
     return out
 
 
-__all__ = ["CATALOG_TABLES", "fetch_rows", "fetch_spend", "fetch_versions"]
+__all__ = ["CATALOG_TABLES", "HEALTH_VERSION", "VERSIONS_QUERY", "fetch_health", "fetch_rows", "fetch_spend",
+           "fetch_versions"]

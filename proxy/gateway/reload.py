@@ -1,5 +1,6 @@
 """Keeping the snapshot current: load at start, reload on NOTIFY minerva_catalog (a LISTEN
-connection), and poll catalog_versions as a fallback (a pooler that drops LISTEN, missed
+connection), and poll catalog_versions (and the health view's last recorded refresh, see
+``loader``) as a fallback (a pooler that drops LISTEN, missed
 notifications while disconnected). Loads run in a worker thread; the request path only ever
 reads ``store.snapshot``.
 
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 
 from proxy.gateway.build import build_snapshot
 from proxy.gateway.config import GatewayConfig
-from proxy.gateway.loader import fetch_rows, fetch_spend, fetch_versions
+from proxy.gateway.loader import VERSIONS_QUERY, fetch_rows, fetch_spend, fetch_versions
 from proxy.gateway.state import KeyInfo, Snapshot
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class SnapshotStore:
                     backoff = 0.5
                     # Changes made before LISTEN took effect (at start, or while disconnected)
                     # sent notifications nobody heard: compare versions once.
-                    cursor = await conn.execute("SELECT table_name, version FROM catalog_versions")
+                    cursor = await conn.execute(VERSIONS_QUERY)
                     versions = {name: int(version) for name, version in await cursor.fetchall()}
                     if self.snapshot is None or versions != self.snapshot.versions:
                         self._dirty.set()

@@ -1,5 +1,5 @@
 """The in-memory snapshot the hot path reads: catalog for routing, current prices, strategies
-by name and alias, keys by hash, endpoint health. Pure: built from plain rows by
+by name and alias, keys by hash, model health (measured, else the endpoints'). Pure: built from plain rows by
 ``build.build_snapshot``; ``loader`` fetches the rows and ``reload`` swaps snapshots on change.
 
 A snapshot is immutable once built except for its memo caches (restricted catalogs per
@@ -59,6 +59,7 @@ class SnapshotRows:
 
     models: list[dict[str, Any]] = field(default_factory=list)
     endpoints: list[dict[str, Any]] = field(default_factory=list)
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)  # measured: {model id: ModelHealth fields}
     strategies: list[dict[str, Any]] = field(default_factory=list)
     keys: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)

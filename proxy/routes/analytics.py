@@ -3,7 +3,8 @@
 GET analytics/usage        time series per bucket (hour|day|week|month) and group
 GET analytics/performance  per model (x provider) latency, errors, throughput, with trends
 GET analytics/costs        spend breakdown, budget use, reconciled vs unreconciled, savings
-                           (savings=false skips the optimiser, the one part reading the ledger)
+                           (the optimiser over the daily savings rollup, mv_savings_daily;
+                           savings=false leaves it out)
 
 The router has no prefix and no auth of its own: the app mounts it under the admin prefix
 with the admin dependency. Parameters are read as plain strings and checked by
@@ -29,6 +30,7 @@ from minerva_core.analytics import params as p
 from minerva_core.analytics import views
 from minerva_core.analytics.usage import step_for
 from minerva_core.errors import InvalidParameterError
+from minerva_core.optimisation.cache import CatalogCache
 from proxy.deps import ConnDep
 from proxy.schemas.analytics import (
     CostResponse,
@@ -49,6 +51,15 @@ FromParam = Annotated[str | None, Query(alias="from")]
 USAGE_PARAMS = ("bucket", "group_by", "from", "to", "model", "provider", "app", "api_key_id", "status")
 PERFORMANCE_PARAMS = ("window", "group_by", "model", "provider")
 COST_PARAMS = ("from", "to", "group_by", "savings")
+
+
+def _savings_cache(request: Request) -> CatalogCache:
+    """The app's one CatalogCache (the parsed catalog and candidate pools, per catalog
+    version), made on first use."""
+    cache = getattr(request.app.state, "savings_catalog_cache", None)
+    if cache is None:
+        cache = request.app.state.savings_catalog_cache = CatalogCache()
+    return cache
 
 
 def _json(payload: dict) -> Response:
@@ -98,13 +109,14 @@ def costs(
     request: Request, conn: ConnDep, from_: FromParam = None, to: One = None, group_by: One = None,
     savings: One = None,
 ) -> Response:
-    """savings=false leaves out the optimiser's findings (it reads the ledger: slow at scale)."""
+    """savings=false leaves out the optimiser's findings (read from the daily savings rollup)."""
     p.refuse_unknown(request.query_params.keys(), COST_PARAMS)
     chosen = p.choice(group_by, "group_by", p.COST_GROUPS, "day")
     with_savings = p.choice(savings, "savings", ("true", "false"), "true") == "true"
     now = views.now(conn)
     start, end = p.cost_range(from_, to, now=now)
-    report = cost_report(conn, CostQuery(chosen, start.date(), end.date()), now=now, include_savings=with_savings)
+    report = cost_report(conn, CostQuery(chosen, start.date(), end.date()), now=now, include_savings=with_savings,
+                         savings_cache=_savings_cache(request))
     return _json(cost_response(report))
 
 

@@ -32,7 +32,10 @@ API = "/api/platform/ai-management/openrouter"
 
 
 def refresh_all(engine: Engine) -> list[mv.RefreshOutcome]:
-    """What the refresh flow does: every mv_* view, concurrently once populated."""
+    """What the refresh flow does: the days the hourly window has left frozen, then every
+    mv_* view, concurrently once populated."""
+    with engine.begin() as conn:
+        mv.freeze_closed_days(conn)
     with engine.connect() as conn:
         listed = mv.materialized_views(conn)
     outcomes = [mv.refresh_view(engine, name, populated) for name, populated in listed]

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from tests.analytics import expected
 from tests.analytics.conftest import get
@@ -107,8 +108,8 @@ def test_budgets(client, seeded):
 
 
 def test_savings_from_minerva_core_optimisation(client, seeded):
-    """The real optimiser when installed (an empty catalog here: nothing to switch to), else
-    an empty list with a note."""
+    """The real optimiser when installed (an empty catalog here: nothing to switch to), over
+    the daily savings rollup, else an empty list with a note."""
     try:
         import minerva_core.optimisation  # noqa: F401
     except ImportError:
@@ -124,9 +125,21 @@ def test_savings_from_minerva_core_optimisation(client, seeded):
     assert savings["report"]["total_requests"] == charged
     assert savings["report"]["period_from"].startswith(start.isoformat())
 
+    # read from mv_savings_daily, not the ledger: a row added since the refresh is not counted
+    with seeded.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO usage_ledger (request_id, created_at, model_used, status, cost_usd, cost_source) "
+            "VALUES ('savings-unrefreshed', :t, 'openai/gpt-4o', 'ok', 0.5, 'response')"), {"t": seeded.now})
+    try:
+        again = get(client, "analytics/costs", {"from": start.isoformat(), "to": end.isoformat()})["savings"]
+        assert again["report"]["total_requests"] == charged
+    finally:
+        with seeded.engine.begin() as conn:
+            conn.execute(text("DELETE FROM usage_ledger WHERE request_id = 'savings-unrefreshed'"))
+
 
 def test_savings_can_be_left_out(client, monkeypatch):
-    def must_not_run(conn, period_from, period_to):
+    def must_not_run(conn, period_from, period_to, **options):
         raise AssertionError("find_savings called")
 
     monkeypatch.setitem(sys.modules, "minerva_core.optimisation", types.SimpleNamespace(find_savings=must_not_run))
@@ -141,7 +154,7 @@ def test_savings_missing_or_failing(client, monkeypatch):
     assert (savings["available"], savings["items"], savings["report"]) == (False, [], None)
     assert "not available" in savings["note"]
 
-    def broken(conn, period_from, period_to):
+    def broken(conn, period_from, period_to, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setitem(sys.modules, "minerva_core.optimisation", types.SimpleNamespace(find_savings=broken))
@@ -164,8 +177,8 @@ def test_savings_from_the_optimiser(client, monkeypatch):
 
     seen = {}
 
-    def find_savings(conn, period_from, period_to):
-        seen["period"] = (period_from, period_to)
+    def find_savings(conn, period_from, period_to, **options):
+        seen["period"], seen["source"] = (period_from, period_to), options.get("source")
         return Report([Saving("openai/gpt-4o", "openai/gpt-4o-mini", Decimal("1.5000"))], Decimal("1.5000"))
 
     monkeypatch.setitem(sys.modules, "minerva_core.optimisation", types.SimpleNamespace(find_savings=find_savings))
@@ -174,3 +187,4 @@ def test_savings_from_the_optimiser(client, monkeypatch):
     assert body["savings"]["items"] == [{"model": "openai/gpt-4o", "cheaper": "openai/gpt-4o-mini", "usd": "1.5000"}]
     assert body["savings"]["report"]["total_usd"] == "1.5000"
     assert [p.isoformat() for p in seen["period"]] == ["2030-01-01T00:00:00+00:00", "2030-02-01T00:00:00+00:00"]
+    assert seen["source"] == "rollup"  # the daily savings view, never the raw ledger

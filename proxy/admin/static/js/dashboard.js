@@ -106,7 +106,7 @@
     A.showError($("analytics-error"), null);
     var results = await Promise.allSettled([
       A.api(usageQuery).then(usageCharts),
-      A.api("/analytics/costs?group_by=model").then(costChart),
+      A.api("/analytics/costs?group_by=model&savings=false").then(costChart),  /* no savings shown here */
       A.api("/analytics/performance?window=" + windowName + "&group_by=model").then(performance)
     ]);
     var failed = results.filter(function (r) { return r.status === "rejected"; });
