@@ -80,7 +80,8 @@ def create_key(
             "allowed": list(allowed_models) if allowed_models else None,
             "strategy": default_strategy, "rpm": rpm_limit, "tpm": tpm_limit,
             "budget": budget_usd, "period": budget_period, "queue": queue_when_limited,
-            "wait": max_queue_wait_ms, "app": app, "by": created_by,
+            # "" and NULL both mean "no app" (the usage views group them together).
+            "wait": max_queue_wait_ms, "app": (app or "").strip() or None, "by": created_by,
         },
     ).scalar_one()
     return CreatedKey(key_id, name, key, key[:10])

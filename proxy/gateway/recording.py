@@ -107,7 +107,7 @@ def ledger_row(ex: Exchange, prices: Mapping[str, Pricing], cost_fn: CostFn | No
         status=ex.status,
         generation_id=ex.generation_id,
         api_key_id=ex.key.id if ex.key else None,
-        app=ex.key.app if ex.key else None,
+        app=(ex.key.app or None) if ex.key else None,  # never "" (the views group "" with NULL)
         strategy=ex.strategy.name if ex.strategy else None,
         model_requested=ex.model_requested,
         model_used=model if ex.attempts else None,
