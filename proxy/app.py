@@ -60,7 +60,7 @@ def create_app(
     app.state.keyring = None
     app.state.keyring_lock = threading.Lock()
     app.state.readiness_checks = {}
-    register_readiness_check(app, "database", database_check)
+    register_readiness_check(app, "database", database_check, critical=False)  # served from memory meanwhile
     install_error_handlers(app)
     include_routers(app)
     gateway = install_gateway(app, settings)

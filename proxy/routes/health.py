@@ -1,9 +1,12 @@
 """Liveness and readiness.
 
 GET /healthz  the process answers (no dependency is touched).
-GET /readyz   every registered readiness check passes: 200, else 503 with each check's result.
-              The database check (SELECT 1) is registered by create_app; other parts add theirs
-              with ``register_readiness_check(app, "catalog", check)``.
+GET /readyz   every critical readiness check passes: 200 ("ready", or "degraded" when a
+              non-critical one fails), else 503 with each check's result.
+              The database check (SELECT 1) is registered by create_app as non-critical: with
+              the catalog in memory the proxy routes and spools ledger rows while PostgreSQL
+              is away, so a load balancer must keep sending it traffic. Other parts add theirs
+              with ``register_readiness_check(app, "catalog", check)`` (critical by default).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ class CheckResult:
 ReadinessCheck = Callable[[FastAPI], Awaitable[CheckResult]]
 
 
-def register_readiness_check(app: FastAPI, name: str, check: ReadinessCheck) -> None:
+def register_readiness_check(app: FastAPI, name: str, check: ReadinessCheck, *, critical: bool = True) -> None:
     app.state.readiness_checks[name] = check
+    if not critical:
+        app.state.readiness_optional = {*getattr(app.state, "readiness_optional", ()), name}
 
 
 async def database_check(app: FastAPI) -> CheckResult:
@@ -68,9 +73,12 @@ async def readyz(request: Request) -> JSONResponse:
     app = request.app
     names = list(app.state.readiness_checks)
     results = await asyncio.gather(*(_run(app, app.state.readiness_checks[n]) for n in names))
-    checks = {n: {"ok": r.ok, "detail": r.detail, "latency_ms": r.latency_ms} for n, r in zip(names, results)}
-    if all(r.ok for r in results):
-        return JSONResponse({"status": "ready", "checks": checks})
+    optional = getattr(app.state, "readiness_optional", frozenset())
+    checks = {n: {"ok": r.ok, "detail": r.detail, "latency_ms": r.latency_ms, "critical": n not in optional}
+              for n, r in zip(names, results)}
+    if all(r.ok for n, r in zip(names, results) if n not in optional):
+        degraded = any(not r.ok for r in results)
+        return JSONResponse({"status": "degraded" if degraded else "ready", "checks": checks})
     failing = ", ".join(n for n, r in zip(names, results) if not r.ok)
     body = {"status": "not_ready", "checks": checks,
             **error_body(f"not ready: {failing}", "service_unavailable", "not_ready")}

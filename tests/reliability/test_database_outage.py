@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -49,6 +50,10 @@ def test_requests_are_served_through_a_database_crash_and_every_row_lands_once(p
                 pg.stop(mode="immediate")
                 down_from = time.monotonic()
                 load.wait_for_more(40)  # served while the database is down
+                # ...and a load balancer keeps sending traffic: ready, degraded, not 503.
+                ready = httpx.get(f"{proxy.url}/readyz", timeout=10)
+                assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+                assert ready.json()["checks"]["database"]["ok"] is False
                 time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_from)))
                 up_from = time.monotonic()
                 pg.start()

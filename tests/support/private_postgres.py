@@ -52,8 +52,11 @@ class PrivatePostgres:
                   "--locale=C", "--no-sync")
 
     def start(self) -> None:
+        # fsync off is safe for a test whose "crash" is a killed server (the kernel keeps its
+        # writes); synchronous_commit must stay on: off, a commit the client saw succeed can
+        # be lost by `pg_ctl -m immediate`, and the ledger rightly trusts an acknowledged commit.
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
+                   "-c fsync=off -c synchronous_commit=on -c full_page_writes=off -c max_connections=50")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
 
     def stop(self, mode: str = "fast") -> None:
