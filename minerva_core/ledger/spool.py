@@ -56,8 +56,13 @@ class Spool:
     def _open_segment(self) -> None:
         self._path = self.directory / f"{self._prefix}-{self._seq:012d}.open"
         self._seq += 1
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # Locked before it is named *.open: another process must never see an unlocked open
+        # segment of a live writer (it would claim it as an orphan and the rows written
+        # after its claim would be lost). The lock stays with the file across the rename.
+        creating = self._path.with_suffix(".creating")
+        self._fd = os.open(creating, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(creating, self._path)
         self._rows_in_open = 0
 
     @property
@@ -103,11 +108,20 @@ class Spool:
                 continue
             if _orphaned(path):
                 ready.append(path)
-        return sorted(ready, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return sorted(ready, key=_age)
 
     def depth(self) -> int:
         """Rows waiting on disk (sealed and orphaned segments plus the open one); for metrics."""
         return sum(_count_lines(p) for p in self.ready_segments()) + self._rows_in_open
+
+
+def _age(path: Path) -> tuple[int, str]:
+    """Sort key, oldest first; a segment sealed (renamed) since the scan sorts last and its
+    stale path is skipped by the reader's FileNotFoundError handling."""
+    try:
+        return path.stat().st_mtime_ns, path.name
+    except FileNotFoundError:
+        return 2**63, path.name
 
 
 def _orphaned(path: Path) -> bool:

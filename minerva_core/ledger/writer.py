@@ -119,7 +119,10 @@ class LedgerWriter:
     async def flush_ready(self) -> int:
         written = 0
         for segment in self.spool.ready_segments():
-            rows = list(read_segment(segment))
+            try:
+                rows = list(read_segment(segment))
+            except FileNotFoundError:  # renamed or flushed since the scan: the next round sees it
+                continue
             ledger = [r for r in rows if isinstance(r, LedgerRow)]
             decisions = [r for r in rows if isinstance(r, DecisionRow)]
             conn = await self._connection()

@@ -146,9 +146,13 @@ class ProcessLedger:
                     await child.wait()
             if self._stopping:
                 return
+            # A SIGTERM sent to the whole process group reaches the child first; give this
+            # process's own shutdown a moment to begin before calling the exit a failure.
+            await asyncio.sleep(1.0)
+            if self._stopping:
+                return
             log.error("the ledger flusher exited (code %s); restarting it", child.returncode)
             self.stats.restarts += 1
-            await asyncio.sleep(1.0)
             try:
                 await self._spawn()
             except OSError as exc:
