@@ -51,6 +51,9 @@ class Spool:
         self._path: Path | None = None
         self._rows_in_open = 0
         self._fsync_every = fsync_every
+        for leftover in self.directory.glob("*.creating"):  # a writer killed while creating one
+            if _orphaned(leftover):  # never written to: rows go to a segment once it is .open
+                leftover.unlink(missing_ok=True)
         self._open_segment()
 
     def _open_segment(self) -> None:

@@ -42,3 +42,23 @@ def test_segments_of_live_writers_under_fast_rotation_are_never_orphans(tmp_path
     assert [w.wait(timeout=30) for w in writers] == [0, 0]
     assert checked > 100
     assert claimed == []
+
+
+def test_a_creating_file_left_by_a_killed_writer_is_removed_and_a_live_one_kept(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    from minerva_core.ledger.spool import Spool
+
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    dead = spool_dir / "1-dead-000000000001.creating"
+    dead.touch()
+    live = spool_dir / "2-live-000000000001.creating"
+    fd = os.open(live, os.O_WRONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its writer is between open and rename
+    try:
+        Spool(spool_dir).close()
+        assert not dead.exists() and live.exists()
+    finally:
+        os.close(fd)
