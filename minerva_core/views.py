@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
 
@@ -120,6 +120,22 @@ def freeze_closed_days(conn: Connection, after_days: int = FREEZE_AFTER_DAYS) ->
     return int(conn.execute(
         text("SELECT freeze_daily_rollups((now() AT TIME ZONE 'UTC')::date - :days)"), {"days": after_days},
     ).scalar_one())
+
+
+def thaw_daily_rollups(conn: Connection, since: date) -> bool:
+    """Ledger rows written for days already frozen (an import of usage history) are seen
+    by no daily view until those days are frozen again: drop the frozen rows from ``since``
+    on and move the frozen boundary back, so the views read those days from the ledger and
+    the next freeze rolls them up anew. True if anything was thawed. Run it in the
+    transaction that wrote the rows."""
+    moved = conn.execute(text(
+        "UPDATE rollup_frozen SET through = :d, frozen_at = now() WHERE name = 'daily' AND through > :d "
+        "RETURNING 1"), {"d": since}).first()  # row-locked until commit, as freezing locks it
+    if moved is None:  # never frozen, or nothing frozen from that day on
+        return False
+    conn.execute(text("DELETE FROM usage_daily_frozen WHERE day >= :d"), {"d": since})
+    conn.execute(text("DELETE FROM savings_daily_frozen WHERE day >= :d"), {"d": since})
+    return True
 
 
 def ensure_ledger_partitions(conn: Connection, now: datetime | None = None, months_ahead: int = 2) -> None:

@@ -37,6 +37,7 @@ from minerva_core.credentials import KeyRing, Secret, set_credential
 from minerva_core.errors import InvalidParameterError, LegacyMigrationError
 from minerva_core.migration import audit
 from minerva_core.migration.legacy_export import load_export
+from minerva_core.views import thaw_daily_rollups
 
 USAGE_PREFIX = "legacy:"
 _OPENROUTER_PREFIX = {"openai": "openai/", "anthropic": "anthropic/", "google": "google/"}
@@ -161,13 +162,18 @@ def _usage(conn: Connection) -> TableCheck:
     for (month,) in conn.execute(text(
             "SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM legacy_usage")):
         conn.execute(text("SELECT ensure_usage_ledger_partition(:m)"), {"m": month})
-    migrated = conn.execute(text(
-        "INSERT INTO usage_ledger (request_id, created_at, app, model_requested, model_used, provider_name, "
-        "prompt_tokens, completion_tokens, cost_usd, cost_source, latency_ms, ttft_ms, status, error_type, usage) "
+    migrated, first = conn.execute(text(
+        "WITH inserted AS (INSERT INTO usage_ledger (request_id, created_at, app, model_requested, model_used, "
+        "provider_name, prompt_tokens, completion_tokens, cost_usd, cost_source, latency_ms, ttft_ms, status, "
+        "error_type, usage) "
         f"SELECT '{USAGE_PREFIX}' || id, occurred_at, feature, model, model, provider_name, prompt_tokens, "
         "completion_tokens, cost_usd, CASE WHEN cost_usd IS NULL THEN NULL ELSE 'legacy_import' END, latency_ms, "
         "ttft_ms, status, error_type, jsonb_build_object('legacy', jsonb_build_object('id', id, 'feature', feature)) "
-        "FROM legacy_usage ORDER BY occurred_at ON CONFLICT (request_id, created_at) DO NOTHING")).rowcount
+        "FROM legacy_usage ORDER BY occurred_at ON CONFLICT (request_id, created_at) DO NOTHING "
+        "RETURNING created_at) "
+        "SELECT count(*), min(created_at AT TIME ZONE 'UTC')::date FROM inserted")).one()
+    if migrated:  # history for days the daily rollups may have frozen already
+        thaw_daily_rollups(conn, first)
     src = _one(conn, f"SELECT count(*) AS n, {_HASH.format(key='id')} AS h, {_USAGE_TOTALS} FROM legacy_usage")
     dst = _one(conn, f"SELECT count(*) AS n, {_HASH.format(key='substr(request_id, 8)')} AS h, {_USAGE_TOTALS} "
                      f"FROM usage_ledger WHERE request_id LIKE '{USAGE_PREFIX}%' "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -156,3 +157,23 @@ def test_plaintext_keys_need_a_keyring(engine, tmp_path):
     assert info.value.code == "keyring_required"
     with engine.connect() as conn:  # undone: not even staged
         assert conn.execute(text("SELECT count(*) FROM legacy_provider_configs WHERE id = 'cfg-9'")).scalar() == 0
+
+
+def test_history_for_frozen_days_is_thawed_and_frozen_again(engine):
+    """Imported usage for days the daily rollups froze already reaches them: the frozen
+    boundary moves back to its first day, and the next freeze rolls those days up anew."""
+    from minerva_core import views
+
+    with engine.begin() as conn:
+        views.freeze_closed_days(conn)
+        kept_before = conn.execute(text("SELECT count(*) FROM usage_daily_frozen WHERE day < '2025-06-01'")).scalar()
+        migrate_legacy(conn, {"usage": [{"id": "u-thaw", "occurred_at": "2025-06-01T12:00:00Z",
+                                         "provider_name": "openai", "model": "gpt-4o", "cost_usd": "2.5"}]})
+        assert conn.execute(text("SELECT through FROM rollup_frozen")).scalar() == date(2025, 6, 1)
+        assert conn.execute(text("SELECT count(*) FROM usage_daily_frozen WHERE day >= '2025-06-01'")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM usage_daily_frozen")).scalar() == kept_before
+    with engine.begin() as conn:
+        assert views.freeze_closed_days(conn) > 0
+        spend = conn.execute(text("SELECT sum(spend_usd) FROM usage_daily_frozen WHERE day = '2025-06-01'")).scalar()
+        saved = conn.execute(text("SELECT sum(actual_usd) FROM savings_daily_frozen WHERE day = '2025-06-01'")).scalar()
+    assert spend == saved == Decimal("2.5")
