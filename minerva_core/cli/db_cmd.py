@@ -1,6 +1,8 @@
-"""`minerva db upgrade | url | start | stop | status`."""
+"""`minerva db upgrade | url | start | stop | status | thaw-rollups`."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import typer
 
@@ -74,6 +76,31 @@ def status() -> None:
     console.print(f"database: {where}; pending migrations: {len(todo)}")
     for migration in todo:
         console.print(f"  {migration.path.name}")
+
+
+@db_app.command("thaw-rollups")
+def thaw_rollups(
+    since: str = typer.Option(..., "--since", help="first UTC day (YYYY-MM-DD) whose ledger rows changed"),
+) -> None:
+    """Let the daily views read the ledger again from a day already frozen into the rollups
+    (after writing old rows); the next refresh freezes those days anew."""
+    from minerva_core.views import thaw_daily_rollups
+
+    try:
+        day = date.fromisoformat(since)
+    except ValueError:
+        console.print(f"[red]--since must be a date (YYYY-MM-DD), not {since!r}[/]")
+        raise typer.Exit(2) from None
+    settings = settings_or_exit()
+    with reported_errors():
+        engine = get_engine(settings)
+        try:
+            with engine.begin() as conn:
+                thawed = thaw_daily_rollups(conn, day)
+        finally:
+            engine.dispose()
+    console.print(f"daily rollups thawed from {day}; the next refresh freezes them again" if thawed
+                  else f"nothing frozen from {day} on; nothing to do")
 
 
 def register(app: typer.Typer) -> None:

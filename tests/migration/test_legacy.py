@@ -177,3 +177,23 @@ def test_history_for_frozen_days_is_thawed_and_frozen_again(engine):
         spend = conn.execute(text("SELECT sum(spend_usd) FROM usage_daily_frozen WHERE day = '2025-06-01'")).scalar()
         saved = conn.execute(text("SELECT sum(actual_usd) FROM savings_daily_frozen WHERE day = '2025-06-01'")).scalar()
     assert spend == saved == Decimal("2.5")
+
+
+def test_db_thaw_rollups_command(engine, monkeypatch):
+    from typer.testing import CliRunner
+
+    from minerva_core.cli import app
+    from minerva_core import views
+
+    monkeypatch.setenv("MINERVA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        views.freeze_closed_days(conn)
+    runner = CliRunner()
+    done = runner.invoke(app, ["db", "thaw-rollups", "--since", "2025-03-01"])
+    assert done.exit_code == 0 and "thawed from 2025-03-01" in done.output, done.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT through FROM rollup_frozen")).scalar() == date(2025, 3, 1)
+    again = runner.invoke(app, ["db", "thaw-rollups", "--since", "2025-04-01"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    bad = runner.invoke(app, ["db", "thaw-rollups", "--since", "March"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
