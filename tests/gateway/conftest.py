@@ -10,21 +10,13 @@ from typing import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from minerva_core.db import migrate
 from tests.gateway import support
-from tests.support.database import scratch_database
 from tests.support.emulator import clear_faults, running_emulator
 
 
 @pytest.fixture(scope="session")
 def gw_db_url() -> Iterator[str]:
-    with scratch_database("minerva_gateway") as url:
-        engine = create_engine(url)
-        try:
-            migrate.upgrade(engine)
-            support.load_catalog(engine)
-        finally:
-            engine.dispose()
+    with support.catalog_database("minerva_gateway") as url:
         yield url
 
 

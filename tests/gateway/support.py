@@ -12,19 +12,34 @@ from typing import Any, Iterator
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from minerva_core.catalog import diff_catalog, normalise_catalog
+from minerva_core.db import migrate
 from minerva_core.catalog_store import apply_catalog, load_live_state
 from minerva_core.settings import Settings, load_settings
 from minerva_core.virtual_keys import create_key
 from proxy.gateway import GatewayConfig, gateway_lifespan, install_gateway
+from tests.support.database import scratch_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openrouter"
 ADMIN_TOKEN = "test-admin-token-0123456789"
 A, B, C = "openai/gpt-4o-mini", "openai/gpt-4.1-nano", "google/gemini-2.5-flash-lite"
 CHAIN_STRATEGY = "test-chain"
 ADMIN = "/api/platform/ai-management/openrouter"
+
+
+@contextmanager
+def catalog_database(prefix: str) -> Iterator[str]:
+    """A migrated scratch database holding the real catalog (``load_catalog``); its URL."""
+    with scratch_database(prefix) as url:
+        engine = create_engine(url)
+        try:
+            migrate.upgrade(engine)
+            load_catalog(engine)
+        finally:
+            engine.dispose()
+        yield url
 
 
 def load_catalog(engine: Engine) -> None:

@@ -9,21 +9,13 @@ from typing import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from minerva_core.db import migrate
 from tests.gateway import support
-from tests.support.database import scratch_database
 from tests.support.emulator import running_emulator
 
 
 @pytest.fixture(scope="session")
 def rel_db_url() -> Iterator[str]:
-    with scratch_database("minerva_reliability") as url:
-        engine = create_engine(url)
-        try:
-            migrate.upgrade(engine)
-            support.load_catalog(engine)
-        finally:
-            engine.dispose()
+    with support.catalog_database("minerva_reliability") as url:
         yield url
 
 
