@@ -44,8 +44,13 @@
     │   ├── ConflictError           409: e.g. a sync job of that kind is already queued or running
     │   │   ├── RolloutStateError   a rollout change the feature's status forbids (paused, rolled back)
     │   │   └── LegacyMigrationError    legacy counts/checksums differ after copying; nothing is kept
-    │   └── ServiceUnavailableError 503: something the request needs is not there right now
-    │       └── FeatureDisabledError    an ENABLE_OPENROUTER_* flag is off here; code feature_disabled
+    │   ├── ServiceUnavailableError 503: something the request needs is not there right now
+    │   │   └── FeatureDisabledError    an ENABLE_OPENROUTER_* flag is off here; code feature_disabled
+    │   ├── PayloadTooLargeError    413: a request body over the proxy's size limit
+    │   ├── RateLimitError          429: a key's rpm/tpm limit; carries retry_after
+    │   ├── BudgetExceededError     402: a key's budget would be exceeded
+    │   ├── NoRouteApiError         400/503: no model can serve the request (the routing reasons)
+    │   └── UpstreamApiError        an upstream failure as the client sees it (status per instance)
     ├── FlowLaunchError             a flow run could not be started (subprocess or deployment)
     ├── SharedLimitsUnavailable     the shared rate-limit/budget store (Redis) did not answer in
     │                               time; the proxy falls back to in-process limits

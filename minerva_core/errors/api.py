@@ -121,4 +121,51 @@ class LegacyExportError(InvalidParameterError):
     code = "invalid_legacy_export"
 
 
-__all__ = ['ApiError', 'InvalidParameterError', 'UnauthorizedError', 'ForbiddenError', 'ResourceNotFoundError', 'UnknownModelsError', 'ConflictError', 'ServiceUnavailableError', 'FeatureDisabledError', 'RolloutStateError', 'LegacyMigrationError', 'LegacyExportError']
+
+class PayloadTooLargeError(ApiError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class RateLimitError(ApiError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class BudgetExceededError(ApiError):
+    status_code = 402
+    error_type = "insufficient_quota"
+    code = "budget_exceeded"
+
+
+class NoRouteApiError(ApiError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "no_route"
+
+    def __init__(self, message: str, *, status: int = 400, code: str | None = None,
+                 retry_after: float | None = None, details: dict | None = None) -> None:
+        super().__init__(message, code=code, param="model", details=details)
+        self.status_code = status
+        if status == 503:
+            self.error_type = "service_unavailable"
+        self.retry_after = retry_after
+
+
+class UpstreamApiError(ApiError):
+    """An upstream failure as the client sees it; ``status_code`` is set per instance."""
+
+    def __init__(self, message: str, *, status: int, error_type: str, code: str | None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.status_code = status
+        self.error_type = error_type
+        self.retry_after = retry_after
+
+__all__ = ['ApiError', 'InvalidParameterError', 'UnauthorizedError', 'ForbiddenError', 'ResourceNotFoundError', 'UnknownModelsError', 'ConflictError', 'ServiceUnavailableError', 'FeatureDisabledError', 'RolloutStateError', 'LegacyMigrationError', 'LegacyExportError', 'PayloadTooLargeError', 'RateLimitError', 'BudgetExceededError', 'NoRouteApiError', 'UpstreamApiError']
