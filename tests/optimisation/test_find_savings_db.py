@@ -12,12 +12,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine, text
 
-from minerva_core.catalog import diff_catalog, normalise_catalog
-from minerva_core.catalog_store import apply_catalog, load_live_state
-from minerva_core.db import migrate
 from minerva_core.optimisation import NO_CANDIDATE, SAVING, UNKNOWN_MODEL, find_savings
 from tests.conftest import OPENROUTER_FIXTURES
-from tests.support.database import scratch_database
+from tests.gateway.support import catalog_database
 
 SNAPSHOT = OPENROUTER_FIXTURES / "models-2026-08-19.json"
 USED = "anthropic/claude-sonnet-4.5"
@@ -27,13 +24,9 @@ PRICE_KEYS = ("prompt", "completion", "request")
 
 @pytest.fixture(scope="module")
 def catalog_db():
-    with scratch_database("minerva_savings") as url:
+    with catalog_database("minerva_savings") as url:  # migrated, with the real 2026-08-19 catalog
         engine = create_engine(url)
-        migrate.upgrade(engine)
         with engine.begin() as conn:
-            state = load_live_state(conn)
-            catalog = normalise_catalog(json.loads(SNAPSHOT.read_bytes()))
-            apply_catalog(conn, catalog, diff_catalog(state.models, state.price_hashes, catalog))
             conn.execute(text("SELECT ensure_usage_ledger_partition(:t)"), {"t": WHEN})
         try:
             yield engine

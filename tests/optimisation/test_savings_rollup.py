@@ -5,7 +5,6 @@ key's app is read as it is now in both; and a CatalogCache reloads when the cata
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -14,9 +13,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from minerva_core import views
-from minerva_core.catalog import diff_catalog, normalise_catalog
-from minerva_core.catalog_store import apply_catalog, load_live_state
-from minerva_core.db import migrate
 from minerva_core.errors import OptimisationInputError, SavingsNotReadyError
 from minerva_core.optimisation import (
     NO_CANDIDATE,
@@ -26,10 +22,8 @@ from minerva_core.optimisation import (
     CatalogCache,
     find_savings,
 )
-from tests.conftest import OPENROUTER_FIXTURES
-from tests.support.database import scratch_database
+from tests.gateway.support import catalog_database
 
-SNAPSHOT = OPENROUTER_FIXTURES / "models-2026-08-19.json"
 JUNE = datetime(2026, 6, 1, tzinfo=timezone.utc)
 SONNET, TERRA, FLASH = "anthropic/claude-sonnet-4.5", "openai/gpt-5.6-terra", "google/gemini-3.7-flash"
 MODELS = (SONNET, TERRA, FLASH, "openai/gpt-4o", "someone/unlisted")
@@ -37,13 +31,9 @@ MODELS = (SONNET, TERRA, FLASH, "openai/gpt-4o", "someone/unlisted")
 
 @pytest.fixture(scope="module")
 def engine():
-    with scratch_database("minerva_savings_rollup") as url:
+    with catalog_database("minerva_savings_rollup") as url:  # migrated, with the real 2026-08-19 catalog
         engine = create_engine(url)
-        migrate.upgrade(engine)
         with engine.begin() as conn:
-            state = load_live_state(conn)
-            catalog = normalise_catalog(json.loads(SNAPSHOT.read_bytes()))
-            apply_catalog(conn, catalog, diff_catalog(state.models, state.price_hashes, catalog))
             conn.execute(text("SELECT ensure_usage_ledger_partition(:t)"), {"t": JUNE})
         try:
             yield engine
